@@ -1,0 +1,60 @@
+# Encore: every set-up and check goes through these targets (see README.md).
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+# The PostgreSQL/Redis pass of `make test`; override to point elsewhere.
+TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/test
+TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
+
+.PHONY: help venv demo serve test lint typecheck contracts pytest pytest-pg format bench clean
+
+help:
+	@echo "make demo   install, migrate, load the demo world, train, serve on http://127.0.0.1:8000"
+	@echo "make test   lint, type-check, import contracts, the suite on SQLite and on PostgreSQL+Redis"
+	@echo "make bench  run the benchmarks under bench/ (prints figures)"
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+demo: venv
+	bash bin/demo.sh
+
+lint: venv
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: venv
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+typecheck: venv
+	SECRET_KEY=typecheck-only $(VENV)/bin/mypy .
+
+contracts: venv
+	SECRET_KEY=contracts-only $(VENV)/bin/lint-imports
+
+pytest: venv
+	$(PY) -m pytest $(ARGS)
+
+# Everything that touches the database again on PostgreSQL, with Redis and real worker processes.
+pytest-pg: venv
+	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) \
+		$(PY) -m pytest tests/entertainment tests/recommender tests/e2e $(ARGS)
+
+test: lint typecheck contracts
+	$(PY) -m pytest -m "not worker"
+	$(MAKE) pytest-pg
+
+bench: venv
+	@for script in bench/*.py; do echo "== $$script"; $(PY) $$script || exit 1; done
+
+clean:
+	rm -rf var/ .mypy_cache .pytest_cache .ruff_cache

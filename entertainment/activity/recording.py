@@ -1,0 +1,117 @@
+"""The one way activity is written, shared by pages, the API and bulk ingestion.
+
+Rules held here: nothing is stored for a person whose history is paused; a write that repeats
+a client event id the person already used returns the stored row unchanged; listeners hear
+about a write only once its transaction has committed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Generic, TypeVar
+
+from django.db import models, transaction
+
+from entertainment.accounts.models import User
+from entertainment.catalogue.models import Item
+
+from .models import Play, Rating, Review
+from .signals import play_recorded, rating_recorded, review_recorded
+
+T = TypeVar("T", bound=models.Model)
+
+
+@dataclass(frozen=True)
+class Recorded(Generic[T]):
+    """What a write did. `row` is None when the person's history is paused."""
+
+    row: T | None
+    created: bool = False
+    duplicate: bool = False
+
+    @property
+    def stored(self) -> bool:
+        return self.row is not None
+
+
+def _previous(model: type[T], user: User, client_event_id: str | None) -> T | None:
+    if not client_event_id:
+        return None
+    return model._default_manager.filter(user=user, client_event_id=client_event_id).first()
+
+
+def _announce(signal: object, sender: type, **ids: int) -> None:
+    transaction.on_commit(lambda: signal.send(sender=sender, **ids))  # type: ignore[attr-defined]
+
+
+@transaction.atomic
+def record_rating(
+    user: User, item: Item, value: Decimal, client_event_id: str | None = None
+) -> Recorded[Rating]:
+    if user.privacy.history_paused:
+        return Recorded(None)
+    if (previous := _previous(Rating, user, client_event_id)) is not None:
+        return Recorded(previous, duplicate=True)
+    rating, created = Rating.objects.update_or_create(
+        user=user,
+        item=item,
+        defaults={"value": value, "client_event_id": client_event_id or None},
+    )
+    _announce(rating_recorded, Rating, user_id=user.pk, item_id=item.pk, rating_id=rating.pk)
+    return Recorded(rating, created=created)
+
+
+@transaction.atomic
+def record_play(
+    user: User,
+    item: Item,
+    started_at: datetime | None,
+    seconds_played: int = 0,
+    completed: bool = False,
+    client_event_id: str | None = None,
+) -> Recorded[Play]:
+    if user.privacy.history_paused:
+        return Recorded(None)
+    if (previous := _previous(Play, user, client_event_id)) is not None:
+        return Recorded(previous, duplicate=True)
+    play = Play.objects.create(
+        user=user,
+        item=item,
+        started_at=started_at,
+        seconds_played=seconds_played,
+        completed=completed,
+        client_event_id=client_event_id or None,
+    )
+    _announce(play_recorded, Play, user_id=user.pk, item_id=item.pk, play_id=play.pk)
+    return Recorded(play, created=True)
+
+
+@transaction.atomic
+def record_review(
+    user: User,
+    item: Item,
+    text: str,
+    rating: Decimal | None = None,
+    client_event_id: str | None = None,
+) -> Recorded[Review]:
+    if user.privacy.history_paused:
+        return Recorded(None)
+    if (previous := _previous(Review, user, client_event_id)) is not None:
+        return Recorded(previous, duplicate=True)
+    review, created = Review.objects.update_or_create(
+        user=user,
+        item=item,
+        defaults={
+            "text": text,
+            "rating": rating,
+            "client_event_id": client_event_id or None,
+            # New words need a new score.
+            "sentiment_score": None,
+            "sentiment": "",
+            "sentiment_model_version": "",
+        },
+    )
+    _announce(review_recorded, Review, user_id=user.pk, item_id=item.pk, review_id=review.pk)
+    return Recorded(review, created=created)

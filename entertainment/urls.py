@@ -1,0 +1,27 @@
+"""Root URLs: pages, the admin, the REST API and its schema."""
+
+from django.conf import settings
+from django.contrib import admin
+from django.urls import include, path, re_path
+from django.views.static import serve
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from . import views
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("healthz", views.healthz, name="healthz"),
+    path("accounts/", include("entertainment.accounts.urls")),
+    path("catalogue/", include("entertainment.catalogue.urls")),
+    path("me/", include("entertainment.activity.urls")),
+    path("admin/", admin.site.urls),
+    path("api/", include("entertainment.api_urls")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+]
+
+if settings.SERVE_MEDIA:
+    # Artwork is public catalogue content; uploads are validated images only.
+    urlpatterns += [
+        re_path(r"^media/(?P<path>.*)$", serve, {"document_root": settings.MEDIA_ROOT}),
+    ]

@@ -1,0 +1,1 @@
+"""Serving in NumPy alone: web processes use this, never TensorFlow."""

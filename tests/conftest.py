@@ -1,0 +1,120 @@
+"""Fixtures shared by the whole suite: people, API clients and a real Celery worker."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from rest_framework.test import APIClient
+
+from tests.factories import StaffFactory, UserFactory
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def user(db):
+    return UserFactory()
+
+
+@pytest.fixture
+def other_user(db):
+    return UserFactory()
+
+
+@pytest.fixture
+def staff(db):
+    return StaffFactory()
+
+
+@pytest.fixture
+def api(user) -> APIClient:
+    """An API client logged in as `user`."""
+    client = APIClient()
+    client.force_authenticate(user)
+    return client
+
+
+@pytest.fixture
+def anon_api() -> APIClient:
+    return APIClient()
+
+
+@pytest.fixture(autouse=True)
+def _isolated_storage(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
+    settings.MODEL_DIR = tmp_path / "models"
+    settings.SNAPSHOT_DIR = tmp_path / "snapshots"
+
+
+def _test_database_url() -> str:
+    db = settings.DATABASES["default"]
+    if db["ENGINE"] != "django.db.backends.postgresql":
+        pytest.skip(
+            "worker tests need PostgreSQL (set DATABASE_URL): SQLite test DBs are per process"
+        )
+    return f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
+
+
+@pytest.fixture
+def celery_worker_process(transactional_db) -> Iterator[subprocess.Popen[bytes]]:
+    """A real `celery worker` process on the test database and a real Redis broker.
+
+    Tests using it must use committed data (transactional_db), since the worker is another
+    process with its own connection.
+    """
+    if not settings.REDIS_URL:
+        pytest.skip("worker tests need Redis (set REDIS_URL)")
+    env = {
+        **os.environ,
+        "DATABASE_URL": _test_database_url(),
+        "MODEL_DIR": str(settings.MODEL_DIR),
+        "SNAPSHOT_DIR": str(settings.SNAPSHOT_DIR),
+        "MEDIA_ROOT": str(settings.MEDIA_ROOT),
+    }
+    from entertainment.celery import app
+
+    app.control.purge()
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "entertainment",
+            "worker",
+            "-Q",
+            "cpu,gpu",
+            "--pool=solo",
+            "--loglevel=INFO",
+            "--without-heartbeat",
+            "--without-gossip",
+            "--without-mingle",
+            "-n",
+            f"test-{os.getpid()}@%h",
+        ],
+        cwd=ROOT,
+        env=env,
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError("celery worker exited during start-up")
+        replies = app.control.ping(timeout=1.0)
+        if replies:
+            break
+    else:
+        proc.kill()
+        raise RuntimeError("celery worker did not answer a ping within 60 s")
+    yield proc
+    proc.terminate()
+    try:
+        proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
