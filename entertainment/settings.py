@@ -314,3 +314,16 @@ LOGGING = {
 # Where snapshots and trained model directories live (shared by workers and web processes).
 MODEL_DIR = Path(env_str("MODEL_DIR", str(VAR_DIR / "models")) or VAR_DIR / "models")
 SNAPSHOT_DIR = Path(env_str("SNAPSHOT_DIR", str(VAR_DIR / "snapshots")) or VAR_DIR / "snapshots")
+
+# --- Training -------------------------------------------------------------------------------
+# A candidate model replaces the active one unless its main metric drops by more than this.
+MODEL_ACTIVATION_TOLERANCE = env_float("MODEL_ACTIVATION_TOLERANCE", 0.0)
+# A run whose worker has not reported for this long is considered lost.
+TRAINING_STALE_AFTER_S = env_int("TRAINING_STALE_AFTER_S", 900, minimum=5)
+TRAINING_MAX_ATTEMPTS = env_int("TRAINING_MAX_ATTEMPTS", 2, minimum=1)
+TRAINING_TIME_LIMIT_S = env_int("TRAINING_TIME_LIMIT_S", 3 * 3600, minimum=60)
+TRAINING_SEED = env_int("TRAINING_SEED", 0, minimum=0)
+# After an erasure, the models holding that person's data are retrained within this window.
+ERASURE_RETRAIN_WINDOW_H = env_float("ERASURE_RETRAIN_WINDOW_H", 24.0)
+RECOMMENDATIONS_PER_KIND = env_int("RECOMMENDATIONS_PER_KIND", 20, minimum=1)
+REFRESH_BATCH_SIZE = env_int("REFRESH_BATCH_SIZE", 500, minimum=1)
