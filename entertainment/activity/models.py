@@ -79,6 +79,10 @@ class Play(Event):
     class Meta:
         ordering = ["-started_at", "-pk"]
         default_related_name = "plays"
+        # Held by service accounts that send bulk events on behalf of other people.
+        permissions = [
+            ("ingest_for_others", "Can send bulk activity events on behalf of other people"),
+        ]
         indexes = [models.Index(fields=["user", "started_at"], name="play_user_started")]
         constraints = [
             models.UniqueConstraint(
