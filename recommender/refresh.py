@@ -1,0 +1,117 @@
+"""Recomputing everyone's lists with the active models, in batches on the `cpu` queue."""
+
+from __future__ import annotations
+
+import csv
+import logging
+import tempfile
+from collections import defaultdict
+from pathlib import Path
+
+from django.conf import settings
+from django.db.models import QuerySet
+
+from entertainment.accounts.models import User
+from entertainment.activity.models import Play, Rating, Review
+from entertainment.catalogue.models import Item
+
+from . import lists, registry
+from .models import ModelVersion
+
+log = logging.getLogger(__name__)
+
+# How deep to rank before splitting by kind: enough for each kind's list to fill.
+CANDIDATES = 300
+
+
+def personalised_people() -> QuerySet[User]:
+    """People whose lists are computed: personalisation on (the default) and able to log in."""
+    return User.objects.filter(is_active=True).exclude(privacy_settings__personalised=False)
+
+
+def enqueue_refresh() -> int:
+    """Split every personalised person into batches, one `cpu` task each. Returns the count."""
+    from .tasks import refresh_batch
+
+    if registry.active_version("sequence") is None:
+        return 0
+    ids = list(personalised_people().order_by("pk").values_list("pk", flat=True))
+    size = settings.REFRESH_BATCH_SIZE
+    for start in range(0, len(ids), size):
+        refresh_batch.delay(ids[start : start + size])
+    return len(ids)
+
+
+def after_activation(version_id: int) -> None:
+    version = ModelVersion.objects.get(pk=version_id)
+    if version.kind == "sentiment":
+        from .sentiment import score_reviews
+
+        score_reviews()
+    enqueue_refresh()
+
+
+def model_bundle(directory: Path) -> str | None:
+    """Link the active versions into one directory as ml.hybrid expects; returns their label."""
+    labels = []
+    for kind in ("sequence", "sentiment", "artwork"):
+        version = registry.active_version(kind)
+        if version is None:
+            if kind == "sequence":
+                return None
+            continue
+        (directory / kind).symlink_to(Path(version.path).resolve())
+        labels.append(version.label)
+    return "+".join(labels)
+
+
+def _write_history(path: Path, reviews_path: Path, user_ids: list[int]) -> None:
+    """The batch's own history in the ml formats (all of it: this is serving, not training)."""
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["user", "item", "timestamp", "weight"])
+        plays = Play.objects.filter(user_id__in=user_ids).order_by("user_id", "started_at", "pk")
+        for u, i, at, n in plays.values_list("user_id", "item_id", "started_at", "play_count"):
+            writer.writerow([u, i, "" if at is None else int(at.timestamp()), n])
+        ratings = Rating.objects.filter(user_id__in=user_ids).order_by("user_id", "created_at")
+        for u, i, at, value in ratings.values_list("user_id", "item_id", "created_at", "value"):
+            writer.writerow([u, i, int(at.timestamp()), value])
+    with reviews_path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["user", "item", "text", "rating"])
+        for u, i, text, r in Review.objects.filter(user_id__in=user_ids).values_list(
+            "user_id", "item_id", "text", "rating"
+        ):
+            writer.writerow([u, i, text, "" if r is None else r])
+
+
+def refresh_people(user_ids: list[int]) -> int:
+    """Compute and store the lists of these people (those still personalised). Returns the count."""
+    from ml.hybrid import recommend as hybrid_recommend
+
+    user_ids = list(personalised_people().filter(pk__in=user_ids).values_list("pk", flat=True))
+    if not user_ids:
+        return 0
+    kinds = dict(Item.objects.values_list("pk", "kind"))
+    per_kind = settings.RECOMMENDATIONS_PER_KIND
+    with tempfile.TemporaryDirectory() as tmp:
+        bundle = Path(tmp) / "bundle"
+        bundle.mkdir()
+        version = model_bundle(bundle)
+        if version is None:
+            return 0
+        history, reviews = Path(tmp) / "interactions.csv", Path(tmp) / "reviews.csv"
+        _write_history(history, reviews, user_ids)
+        rows = hybrid_recommend(bundle, history, reviews, k=CANDIDATES)
+
+    ranked: dict[int, dict[str, list[lists.Entry]]] = defaultdict(lambda: defaultdict(list))
+    for row in rows:
+        item_id, user_id = int(row.item), int(row.user)
+        kind = kinds.get(item_id)
+        if kind is None or len(ranked[user_id][kind]) >= per_kind:
+            continue
+        ranked[user_id][kind].append(lists.Entry(item_id, float(row.score), row.reason))
+    for user_id in user_ids:
+        found = ranked.get(user_id, {})
+        lists.store(user_id, {kind: found.get(kind, []) for kind in set(kinds.values())}, version)
+    return len(user_ids)
