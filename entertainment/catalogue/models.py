@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
+from typing import Any
+
 from django.db import models
 from django.db.models import Count, Q
 from django.urls import reverse
 from django.utils.text import slugify
+
+from . import artwork as artwork_files
 
 
 class Kind(models.TextChoices):
@@ -115,8 +120,11 @@ class Item(models.Model):
     # Game.
     platforms = models.JSONField(default=list, blank=True)
 
-    artwork = models.ImageField(upload_to="artwork/%Y/%m/", blank=True)
-    artwork_thumbnail = models.ImageField(upload_to="artwork/thumbs/%Y/%m/", blank=True)
+    artwork = artwork_files.ArtworkField(upload_to="artwork/%Y/%m/", blank=True)
+    # Derived from `artwork` on every change (see artwork.refresh_thumbnail); never uploaded.
+    artwork_thumbnail = models.ImageField(
+        upload_to="artwork/thumbs/%Y/%m/", blank=True, editable=False
+    )
 
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -131,11 +139,31 @@ class Item(models.Model):
             models.Index(fields=["kind", "-created_at"], name="item_kind_created"),
         ]
 
+    # The artwork name as last read from or written to the database: a change regenerates
+    # the thumbnail.
+    _stored_artwork: str = ""
+
     def __str__(self) -> str:
         return f"{self.title} ({self.year})" if self.year else self.title
 
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        artwork_changed = artwork_files.prepare_for_save(self)
+        super().save(*args, **kwargs)
+        if artwork_changed:
+            artwork_files.refresh_thumbnail(self)
+        self._stored_artwork = self.artwork.name or ""
+
     def get_absolute_url(self) -> str:
         return reverse("catalogue:item", kwargs={"pk": self.pk})
+
+    @classmethod
+    def from_db(
+        cls, db: str | None, field_names: Collection[str], values: Collection[Any], **kwargs: Any
+    ) -> Item:
+        instance = super().from_db(db, field_names, values, **kwargs)
+        if "artwork" in instance.__dict__:
+            instance._stored_artwork = instance.artwork.name or ""
+        return instance
 
     def credited(self, role: str) -> list[Creator]:
         """Creators in one role, in billing order (uses prefetched credits when present)."""
