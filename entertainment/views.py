@@ -1,14 +1,53 @@
 """Site-wide pages that belong to no single app."""
 
+from __future__ import annotations
+
+from typing import Any
+
 from django.db import connection
+from django.db.models import Count
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
+from entertainment.activity.models import Rating
+from entertainment.catalogue.models import Item, Kind
+from entertainment.catalogue.views import KIND_PLURALS, SLUG_OF_KIND
+
+HOME_ROW_LENGTH = 6
+# Below this many ratings the home page invites a person to rate a few more.
+RATINGS_TO_GET_STARTED = 5
+
+
+def _home_rows() -> list[dict[str, Any]]:
+    rows = []
+    for kind in Kind:
+        of_kind = Item.objects.of_kind(kind)
+        popular = list(
+            of_kind.annotate(n_ratings=Count("ratings"))
+            .filter(n_ratings__gt=0)
+            .order_by("-n_ratings", "title", "pk")[:HOME_ROW_LENGTH]
+        )
+        newest = list(of_kind.order_by("-created_at", "-pk")[:HOME_ROW_LENGTH])
+        rows.append(
+            {
+                "kind": kind,
+                "slug": SLUG_OF_KIND[kind],
+                "label": KIND_PLURALS[kind],
+                "popular": popular,
+                "newest": newest,
+            }
+        )
+    return rows
+
 
 @require_GET
 def home(request: HttpRequest) -> HttpResponse:
-    return render(request, "home.html")
+    context: dict[str, Any] = {"rows": _home_rows()}
+    if request.user.is_authenticated:
+        rated = Rating.objects.filter(user=request.user).count()
+        context["ratings_needed"] = max(0, RATINGS_TO_GET_STARTED - rated)
+    return render(request, "home.html", context)
 
 
 @require_GET

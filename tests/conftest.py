@@ -51,6 +51,11 @@ def _isolated_storage(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
     settings.MODEL_DIR = tmp_path / "models"
     settings.SNAPSHOT_DIR = tmp_path / "snapshots"
+    # The hashed-manifest storage needs `collectstatic`; pages in tests use the plain one.
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
 
 
 def _test_database_url() -> str:

@@ -1,4 +1,11 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from . import views
 
 app_name = "activity"
-urlpatterns: list = []
+urlpatterns = [
+    path("history/", views.history, name="history"),
+    path("items/<int:pk>/rate/", views.rate, name="rate"),
+    path("items/<int:pk>/play/", views.play, name="play"),
+    path("items/<int:pk>/review/", views.review, name="review"),
+]

@@ -1,0 +1,159 @@
+"""The person's own activity: the item page's write controls and their history.
+
+Every write goes through `recording`, so a paused history stores nothing here either.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.contrib.auth.views import redirect_to_login
+from django.core.paginator import Paginator
+from django.db.models import CharField, DateTimeField, F, Value
+from django.db.models.functions import Coalesce
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_POST
+
+from entertainment.accounts.models import User
+from entertainment.catalogue.models import Item
+from entertainment.catalogue.views import item_or_404, item_page
+
+from . import recording
+from .forms import PlayForm, RatingForm, ReviewForm
+from .models import Play, Rating, Review
+
+HISTORY_PAGE_SIZE = 25
+PAUSED_MESSAGE = "Your history is paused, so nothing was stored. Resume it to record again."
+HISTORY_TYPES = {"rating": Rating, "play": Play, "review": Review}
+
+
+def _signed_in(request: HttpRequest) -> User | None:
+    user = request.user
+    return user if isinstance(user, User) and user.is_authenticated else None
+
+
+def _done(request: HttpRequest, item: Item, stored: bool, success: str) -> HttpResponse:
+    if stored:
+        messages.success(request, success)
+    else:
+        messages.warning(request, PAUSED_MESSAGE)
+    return redirect(item)
+
+
+@require_POST
+def rate(request: HttpRequest, pk: int) -> HttpResponse:
+    item = item_or_404(pk)
+    if (user := _signed_in(request)) is None:
+        return redirect_to_login(item.get_absolute_url())
+    form = RatingForm(request.POST)
+    if not form.is_valid():
+        return item_page(request, item, forms={"rating": form}, status=400)
+    value = form.cleaned_data["value"]
+    result = recording.record_rating(user, item, value)
+    return _done(request, item, result.stored, f"Rated {value} out of 5.")
+
+
+@require_POST
+def play(request: HttpRequest, pk: int) -> HttpResponse:
+    item = item_or_404(pk)
+    if (user := _signed_in(request)) is None:
+        return redirect_to_login(item.get_absolute_url())
+    form = PlayForm(request.POST)
+    if not form.is_valid():
+        return item_page(request, item, forms={"play": form}, status=400)
+    result = recording.record_play(
+        user,
+        item,
+        started_at=timezone.now(),
+        seconds_played=form.cleaned_data["seconds_played"] or 0,
+        completed=form.cleaned_data["completed"],
+    )
+    return _done(request, item, result.stored, "Play recorded.")
+
+
+@require_POST
+def review(request: HttpRequest, pk: int) -> HttpResponse:
+    item = item_or_404(pk)
+    if (user := _signed_in(request)) is None:
+        return redirect_to_login(item.get_absolute_url())
+    form = ReviewForm(request.POST)
+    if not form.is_valid():
+        return item_page(request, item, forms={"review": form}, status=400)
+    result = recording.record_review(
+        user, item, form.cleaned_data["text"], rating=form.cleaned_data["rating"]
+    )
+    return _done(
+        request, item, result.stored, "Review saved." if result.created else "Review updated."
+    )
+
+
+def _timeline(user: User, only: str | None) -> Any:
+    """One newest-first stream of (type, pk, when) over the three tables, for one page query."""
+    parts = []
+    for name, model in HISTORY_TYPES.items():
+        if only and name != only:
+            continue
+        when = Coalesce("started_at", "created_at") if model is Play else F("updated_at")
+        parts.append(
+            model._default_manager.filter(user=user)
+            .order_by()
+            .annotate(
+                entry=Value(name, output_field=CharField()),
+                when=Coalesce(when, "created_at", output_field=DateTimeField()),
+            )
+            .values_list("entry", "pk", "when")
+        )
+    first, *rest = parts
+    return (
+        first.union(*rest, all=True).order_by("-when", "-pk")
+        if rest
+        else first.order_by("-when", "-pk")
+    )
+
+
+@login_required
+@require_GET
+def history(request: HttpRequest) -> HttpResponse:
+    user = _signed_in(request)
+    assert user is not None
+    only = request.GET.get("type")
+    if only not in HISTORY_TYPES:
+        only = None
+    page = Paginator(_timeline(user, only), HISTORY_PAGE_SIZE).get_page(request.GET.get("page"))
+    # Fetch the page's rows table by table (three queries at most, whatever the page size).
+    wanted: dict[str, list[int]] = {name: [] for name in HISTORY_TYPES}
+    for name, pk, _when in page.object_list:
+        wanted[name].append(pk)
+    rows = {
+        (name, row.pk): row
+        for name, model in HISTORY_TYPES.items()
+        if wanted[name]
+        for row in model._default_manager.filter(pk__in=wanted[name], user=user).select_related(
+            "item"
+        )
+    }
+    entries = [
+        {"type": name, "when": when, "row": rows[(name, pk)]}
+        for name, pk, when in page.object_list
+        if (name, pk) in rows
+    ]
+    counts = {
+        name: model._default_manager.filter(user=user).count()
+        for name, model in HISTORY_TYPES.items()
+    }
+    context = {
+        "page_obj": page,
+        "entries": entries,
+        "only": only,
+        "total": sum(counts.values()),
+        "history_paused": user.privacy.history_paused,
+        "types": [
+            (name, label, counts[name])
+            for name, label in (("rating", "Ratings"), ("play", "Plays"), ("review", "Reviews"))
+        ],
+    }
+    return render(request, "activity/history.html", context)
