@@ -25,6 +25,7 @@ log = logging.getLogger(__name__)
 CACHE_TTL_S = 7 * 24 * 3600
 POPULAR_TTL_S = 600
 NON_PERSONAL = "popular"
+PLURAL = {Kind.FILM: "films", Kind.MUSIC: "music", Kind.GAME: "games"}
 
 
 @dataclass(frozen=True)
@@ -129,7 +130,7 @@ def popular(kind: str, n: int) -> RecommendationList:
     for pk, n_plays, n_ratings, avg in items:
         # Bayesian-style: popularity, nudged by how well people rate it.
         score = (n_plays + n_ratings) * (float(avg) / 5.0 if avg is not None else 0.6)
-        reason = f"Popular in {Kind(kind).label.lower()}" + (
+        reason = f"Popular in {PLURAL[Kind(kind)]}" + (
             f", rated {float(avg):.1f}★ on average" if avg is not None else ""
         )
         entries.append(Entry(pk, round(score, 4), reason))
