@@ -3,8 +3,25 @@
 from django.urls import include, path
 from rest_framework.routers import DefaultRouter
 
+from entertainment.accounts.api import MyTokenView, ObtainTokenView
+from entertainment.activity.api import BulkIngestView, PlayViewSet, RatingViewSet, ReviewViewSet
+from entertainment.catalogue.api import GenreViewSet, ItemViewSet
+from recommender.api_staff import ModelVersionViewSet, TrainingRunViewSet
+
 router = DefaultRouter()
+router.register("items", ItemViewSet, basename="item")
+router.register("genres", GenreViewSet, basename="genre")
+router.register("ratings", RatingViewSet, basename="rating")
+router.register("plays", PlayViewSet, basename="play")
+router.register("reviews", ReviewViewSet, basename="review")
+router.register("staff/training-runs", TrainingRunViewSet, basename="staff-training-run")
+router.register("staff/model-versions", ModelVersionViewSet, basename="staff-model-version")
 
 urlpatterns = [
+    # Before the router, whose own patterns would otherwise claim "events/".
+    path("events/bulk/", BulkIngestView.as_view(), name="events-bulk"),
+    path("auth/token/", ObtainTokenView.as_view(), name="auth-token"),
+    path("me/token/", MyTokenView.as_view(), name="my-token"),
+    path("", include("recommender.api_urls")),
     path("", include(router.urls)),
 ]

@@ -4,3 +4,6 @@ from django.apps import AppConfig
 class RecommenderConfig(AppConfig):
     name = "recommender"
     verbose_name = "Recommender"
+
+    def ready(self) -> None:
+        from . import receivers  # noqa: F401  (connects the signal handlers)

@@ -8,19 +8,17 @@ list: popular and highly rated items.
 
 from __future__ import annotations
 
-import logging
 from dataclasses import asdict, dataclass
 from functools import partial
+from typing import Any
 
-from django.core.cache import cache
 from django.db import transaction
 from django.db.models import Avg, Count, Q
 
 from entertainment.catalogue.models import Item, Kind
 
+from . import caching
 from .models import Recommendation
-
-log = logging.getLogger(__name__)
 
 CACHE_TTL_S = 7 * 24 * 3600
 POPULAR_TTL_S = 600
@@ -47,21 +45,6 @@ def cache_key(user_id: int, kind: str) -> str:
     return f"recs:{user_id}:{kind}"
 
 
-def _cache_get(key: str) -> object:
-    try:
-        return cache.get(key)
-    except Exception:  # Redis down: the database answers instead.
-        log.warning("cache unavailable reading %s", key, exc_info=True)
-        return None
-
-
-def _cache_set(key: str, value: object, ttl: int) -> None:
-    try:
-        cache.set(key, value, ttl)
-    except Exception:
-        log.warning("cache unavailable writing %s", key, exc_info=True)
-
-
 def store(user_id: int, lists: dict[str, list[Entry]], model_version: str) -> None:
     """Replace a person's lists (every kind given) in the database, then in the cache."""
     with transaction.atomic():
@@ -81,20 +64,17 @@ def store(user_id: int, lists: dict[str, list[Entry]], model_version: str) -> No
         )
     for kind, entries in lists.items():
         payload = {"v": model_version, "e": [asdict(e) for e in entries]}
-        transaction.on_commit(partial(_cache_set, cache_key(user_id, kind), payload, CACHE_TTL_S))
+        transaction.on_commit(partial(caching.put, cache_key(user_id, kind), payload, CACHE_TTL_S))
 
 
 def forget(user_id: int) -> None:
     """Delete a person's stored lists everywhere (personalisation off, erasure)."""
     Recommendation.objects.filter(user_id=user_id).delete()
-    try:
-        cache.delete_many([cache_key(user_id, kind) for kind in Kind.values])
-    except Exception:
-        log.warning("cache unavailable forgetting lists of %s", user_id, exc_info=True)
+    caching.delete(cache_key(user_id, kind) for kind in Kind.values)
 
 
 def stored(user_id: int, kind: str) -> RecommendationList | None:
-    cached = _cache_get(cache_key(user_id, kind))
+    cached = caching.get(cache_key(user_id, kind))
     if isinstance(cached, dict):
         entries = [Entry(**e) for e in cached["e"]]
         return RecommendationList(kind, entries, cached["v"], personalised=True)
@@ -106,13 +86,30 @@ def stored(user_id: int, kind: str) -> RecommendationList | None:
     if not rows:
         return None
     entries = [Entry(item_id, score, reason) for item_id, score, reason, _ in rows]
+    caching.put(
+        cache_key(user_id, kind), {"v": rows[0][3], "e": [asdict(e) for e in entries]}, CACHE_TTL_S
+    )
     return RecommendationList(kind, entries, rows[0][3], personalised=True)
+
+
+def drop_item(user_id: int, item_id: int) -> None:
+    """Take an item the person has now rated or finished out of their stored lists."""
+    kinds = list(
+        Recommendation.objects.filter(user_id=user_id, item_id=item_id)
+        .values_list("kind", flat=True)
+        .distinct()
+    )
+    if not kinds:
+        return
+    Recommendation.objects.filter(user_id=user_id, item_id=item_id).delete()
+    # The next read rebuilds the cache from the database rows.
+    caching.delete(cache_key(user_id, kind) for kind in kinds)
 
 
 def popular(kind: str, n: int) -> RecommendationList:
     """Popular and well rated items of a kind, the same for everyone (cached briefly)."""
     key = f"recs:popular:{kind}:{n}"
-    cached = _cache_get(key)
+    cached = caching.get(key)
     if isinstance(cached, list):
         return RecommendationList(kind, [Entry(**e) for e in cached], NON_PERSONAL, False)
     items = (
@@ -136,5 +133,15 @@ def popular(kind: str, n: int) -> RecommendationList:
         entries.append(Entry(pk, round(score, 4), reason))
     entries.sort(key=lambda e: (-e.score, e.item_id))
     entries = entries[:n]
-    _cache_set(key, [asdict(e) for e in entries], POPULAR_TTL_S)
+    caching.put(key, [asdict(e) for e in entries], POPULAR_TTL_S)
     return RecommendationList(kind, entries, NON_PERSONAL, False)
+
+
+def for_person(user: Any, kind: str, n: int) -> RecommendationList:
+    """What a person sees for a kind: their own list, or the non-personalised one when
+    personalisation is off or nothing has been computed for them yet."""
+    if getattr(user, "is_authenticated", False) and user.privacy.personalised:
+        own = stored(user.pk, kind)
+        if own is not None and own.entries:
+            return RecommendationList(kind, own.entries[:n], own.model_version, True)
+    return popular(kind, n)

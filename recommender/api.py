@@ -1,0 +1,151 @@
+"""Recommendation endpoints: the caller's lists, similar items, and anonymous "what next"."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import permissions, serializers, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from entertainment.catalogue.models import Item, Kind
+from entertainment.catalogue.serializers import ItemListSerializer
+
+from . import lists, realtime, similarity
+from .lists import Entry
+
+MAX_N = 50
+
+
+class EntrySerializer(serializers.Serializer):
+    rank = serializers.IntegerField()
+    score = serializers.FloatField()
+    reason = serializers.CharField()
+    item = ItemListSerializer()
+
+
+class RecommendationsSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=Kind.choices, allow_null=True)
+    personalised = serializers.BooleanField()
+    model_version = serializers.CharField()
+    results = EntrySerializer(many=True)
+
+
+class RecommendationsQuery(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=Kind.choices, required=False)
+    n = serializers.IntegerField(min_value=1, max_value=MAX_N, default=10)
+
+
+class SimilarQuery(serializers.Serializer):
+    by = serializers.ChoiceField(choices=["artwork", "co-play"], default="co-play")
+    n = serializers.IntegerField(min_value=1, max_value=MAX_N, default=10)
+
+
+class SessionNextInput(serializers.Serializer):
+    items = serializers.ListField(
+        child=serializers.IntegerField(min_value=1), min_length=1, max_length=200
+    )
+    n = serializers.IntegerField(min_value=1, max_value=MAX_N, default=10)
+
+
+def _rendered(request: Request, entries: list[Entry]) -> list[dict[str, Any]]:
+    items = Item.objects.prefetch_related("genres").in_bulk([e.item_id for e in entries])
+    context = {"request": request}
+    return [
+        {
+            "rank": rank,
+            "score": e.score,
+            "reason": e.reason,
+            "item": ItemListSerializer(items[e.item_id], context=context).data,
+        }
+        for rank, e in enumerate((e for e in entries if e.item_id in items), start=1)
+    ]
+
+
+class RecommendationsView(APIView):
+    """The caller's recommendations, with a reason for each and the model version behind them."""
+
+    permission_classes = [permissions.IsAuthenticated]
+
+    @extend_schema(parameters=[RecommendationsQuery], responses={200: RecommendationsSerializer})
+    def get(self, request: Request) -> Response:
+        query = RecommendationsQuery(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        kind, n = query.validated_data.get("kind"), query.validated_data["n"]
+        kinds = [kind] if kind else list(Kind.values)
+        found = [lists.for_person(request.user, k, n) for k in kinds]
+        # Across kinds, the best of each list by rank: scores of different lists don't compare.
+        entries = [
+            e
+            for rank in range(n)
+            for f in found
+            if rank < len(f.entries)
+            for e in [f.entries[rank]]
+        ][:n]
+        return Response(
+            {
+                "kind": kind,
+                "personalised": any(f.personalised for f in found),
+                "model_version": ",".join(sorted({f.model_version for f in found})),
+                "results": _rendered(request, entries),
+            }
+        )
+
+
+class SimilarItemsView(APIView):
+    """Items like this one: by artwork (the CNN's embedding) or by who played them (co-play)."""
+
+    permission_classes = [permissions.AllowAny]
+
+    @extend_schema(
+        parameters=[SimilarQuery],
+        responses={
+            200: inline_serializer(
+                "SimilarItems",
+                {"by": serializers.CharField(), "results": EntrySerializer(many=True)},
+            )
+        },
+    )
+    def get(self, request: Request, pk: int) -> Response:
+        item = get_object_or_404(Item, pk=pk)
+        query = SimilarQuery(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        by, n = query.validated_data["by"], query.validated_data["n"]
+        entries = (
+            similarity.looks_like(item.pk, n)
+            if by == "artwork"
+            else similarity.co_played(item.pk, n)
+        )
+        return Response({"by": by, "results": _rendered(request, entries)})
+
+
+class SessionNextView(APIView):
+    """Anonymous "what next": given the items played in a session, the items that tend to follow."""
+
+    permission_classes = [permissions.AllowAny]
+
+    @extend_schema(
+        request=SessionNextInput,
+        responses={
+            200: inline_serializer(
+                "SessionNext",
+                {"model_version": serializers.CharField(), "results": EntrySerializer(many=True)},
+            )
+        },
+    )
+    def post(self, request: Request) -> Response:
+        body = SessionNextInput(data=request.data)
+        body.is_valid(raise_exception=True)
+        items = body.validated_data["items"]
+        known = set(Item.objects.filter(pk__in=items).values_list("pk", flat=True))
+        unknown = sorted(set(items) - known)
+        if unknown:
+            return Response(
+                {"items": [f"Unknown item ids: {unknown[:20]}"]}, status=status.HTTP_400_BAD_REQUEST
+            )
+        entries = realtime.next_items(items, exclude=set(items), k=body.validated_data["n"])
+        version = realtime.active_version_label() or "none"
+        return Response({"model_version": version, "results": _rendered(request, entries)})

@@ -1,0 +1,38 @@
+"""The cache as the recommender uses it: a miss when Redis is down, never an error.
+
+Every list also lives in the database, so a cache failure costs speed, not answers.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from typing import Any
+
+from django.core.cache import cache
+
+log = logging.getLogger(__name__)
+
+
+def get(key: str) -> Any:
+    try:
+        return cache.get(key)
+    except Exception:
+        log.warning("cache unavailable reading %s", key, exc_info=True)
+        return None
+
+
+def put(key: str, value: Any, ttl: int) -> None:
+    try:
+        cache.set(key, value, ttl)
+    except Exception:
+        log.warning("cache unavailable writing %s", key, exc_info=True)
+
+
+def delete(keys: Iterable[str]) -> None:
+    keys = list(keys)
+    try:
+        cache.delete_many(keys)
+    except Exception:
+        # Erasure and privacy switches call this: say so loudly, the key outlives its TTL.
+        log.error("cache unavailable deleting %s", keys, exc_info=True)

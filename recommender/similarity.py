@@ -1,0 +1,73 @@
+"""Items related to an item: "Fans also played" (co-play) and "Looks similar" (artwork CNN)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from django.db.models import Count
+
+from entertainment.accounts.models import User
+from entertainment.activity.models import Play
+from entertainment.catalogue.models import Item
+
+from . import caching, registry
+from .lists import Entry
+
+# A co-play needs this many people behind it, so no list reveals one person's history.
+MIN_PEOPLE = 2
+CO_PLAY_TTL_S = 3600
+
+
+def co_played(item_id: int, n: int = 10) -> list[Entry]:
+    key = f"coplay:{item_id}:{n}"
+    cached = caching.get(key)
+    if isinstance(cached, list):
+        return [Entry(**e) for e in cached]
+    consenting = User.objects.exclude(privacy_settings__train_on_plays=False)
+    fans = Play.objects.filter(item_id=item_id, user__in=consenting).values("user_id")
+    title = Item.objects.filter(pk=item_id).values_list("title", flat=True).first() or ""
+    rows = (
+        Play.objects.filter(user_id__in=fans)
+        .exclude(item_id=item_id)
+        .values("item_id")
+        .annotate(people=Count("user_id", distinct=True))
+        .filter(people__gte=MIN_PEOPLE)
+        .order_by("-people", "item_id")[:n]
+    )
+    entries = [
+        Entry(row["item_id"], float(row["people"]), f"{row['people']} fans of {title} played it")
+        for row in rows
+    ]
+    caching.put(key, [asdict(e) for e in entries], CO_PLAY_TTL_S)
+    return entries
+
+
+@lru_cache(maxsize=2)
+def _embeddings(path: str) -> tuple[np.ndarray, list[int]]:
+    """The artwork model's item embeddings (NumPy only) and the item ids of their rows."""
+    from ml.artefacts import load_array
+
+    meta = json.loads((Path(path) / "meta.json").read_text())
+    files = meta.get("embedding_files") or meta.get("files") or []
+    ids = [int(Path(name).stem) for name in files]
+    return load_array(path, "embeddings"), ids
+
+
+def looks_like(item_id: int, n: int = 10) -> list[Entry]:
+    version = registry.active_version("artwork")
+    if version is None:
+        return []
+    vectors, ids = _embeddings(version.path)
+    if item_id not in ids:
+        return []
+    row = ids.index(item_id)
+    scores: Any = vectors @ vectors[row]
+    scores[row] = -np.inf
+    best = np.argsort(-scores)[:n]
+    title = Item.objects.filter(pk=item_id).values_list("title", flat=True).first() or ""
+    return [Entry(ids[i], round(float(scores[i]), 6), f"Looks like {title}") for i in best]
