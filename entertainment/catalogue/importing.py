@@ -1,0 +1,503 @@
+"""What the importers (MovieLens, Last.fm, Steam) share: reading files, and writing in bulk.
+
+Every importer works in two phases. First it reads and checks every line of its files and
+builds plain records in memory; a bad line stops it there with "file:line: message" and
+nothing written. Then it writes everything in one transaction, in batches, against in-memory
+maps of what is already stored (people by source id, items by external id), so a rerun
+finds everything present and adds nothing.
+
+Imported rows do not go through activity.recording: that path sends a signal per write (one
+real-time update each), while an import is a bulk load the next training run picks up.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import sys
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any, TypeVar
+
+from django.contrib.auth.hashers import make_password
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import connection, models, transaction
+from django.utils.text import slugify
+from tqdm import tqdm
+
+from entertainment.accounts.models import User
+from entertainment.activity.models import MAX_STARS, MIN_STARS, Play, Rating
+
+from .models import ExternalId, Genre, Item
+
+M = TypeVar("M", bound=models.Model)
+
+BATCH = 2000
+TITLE_MAX = Item._meta.get_field("title").max_length or 300
+EXTERNAL_ID_MAX = ExternalId._meta.get_field("value").max_length or 255
+
+
+class LineError(CommandError):
+    """A bad line in an input file: the message names the file and the line."""
+
+    def __init__(self, path: Path, line: int, message: str) -> None:
+        super().__init__(f"{path}:{line}: {message}")
+
+
+# --- Reading ----------------------------------------------------------------------------------
+
+
+class Progress:
+    """tqdm bars on stderr, or nothing at all (verbosity 0, tests)."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+
+    def bar(self, total: int, desc: str, unit: str = "rows") -> tqdm[Any]:
+        return tqdm(
+            total=total,
+            desc=desc,
+            unit=unit,
+            unit_scale=unit == "B",
+            file=sys.stderr,
+            disable=not self.enabled or total == 0,
+            leave=False,
+            dynamic_ncols=True,
+        )
+
+
+def checked_encoding(name: str) -> str:
+    try:
+        return codecs.lookup(name).name
+    except LookupError:
+        raise CommandError(f"Unknown text encoding {name!r} (try utf-8 or latin-1).") from None
+
+
+def text_lines(path: Path, encoding: str, progress: Progress) -> Iterator[tuple[int, str]]:
+    """(line number, text without line ending), decoding line by line to name a bad line."""
+    with path.open("rb") as f, progress.bar(path.stat().st_size, path.name, "B") as bar:
+        for number, raw in enumerate(f, start=1):
+            bar.update(len(raw))
+            try:
+                text = raw.decode(encoding)
+            except UnicodeDecodeError as exc:
+                raise LineError(
+                    path,
+                    number,
+                    f"byte 0x{raw[exc.start]:02x} at column {exc.start + 1} is not {encoding} "
+                    "text; give the file's encoding with --encoding (e.g. latin-1)",
+                ) from None
+            if number == 1:
+                text = text.removeprefix("\ufeff")
+            yield number, text.rstrip("\r\n")
+
+
+def split_records(
+    path: Path,
+    encoding: str,
+    separator: str,
+    columns: int | tuple[int, int],
+    progress: Progress,
+    header: Sequence[str] | None = None,
+) -> Iterator[tuple[int, list[str]]]:
+    """Records of a file whose fields are split by `separator` (no quoting), blank lines skipped.
+
+    `columns` is the exact count or a (least, most) range; `header`, when given, must be the
+    first line.
+    """
+    least, most = columns if isinstance(columns, tuple) else (columns, columns)
+    expect_header = header is not None
+    for number, text in text_lines(path, encoding, progress):
+        fields = text.split(separator)
+        if expect_header:
+            expect_header = False
+            if [f.strip().lower() for f in fields] != [h.lower() for h in header or ()]:
+                raise LineError(
+                    path, number, f"expected the header {separator.join(header or ())!r}"
+                )
+            continue
+        if not text.strip():
+            continue
+        yield number, check_columns(path, number, fields, least, most, separator)
+
+
+def csv_records(
+    path: Path,
+    encoding: str,
+    columns: int | tuple[int, int],
+    progress: Progress,
+    header: Sequence[str] | None = None,
+) -> Iterator[tuple[int, list[str]]]:
+    """Records of a comma-separated file with optional quoting (titles hold commas)."""
+    least, most = columns if isinstance(columns, tuple) else (columns, columns)
+    reader = csv.reader(text + "\n" for _, text in text_lines(path, encoding, progress))
+    expect_header = header is not None
+    try:
+        for fields in reader:
+            number = reader.line_num
+            if expect_header:
+                expect_header = False
+                if [f.strip().lower() for f in fields] != [h.lower() for h in header or ()]:
+                    raise LineError(path, number, f"expected the header {','.join(header or ())!r}")
+                continue
+            if not fields or not "".join(fields).strip():
+                continue
+            yield number, check_columns(path, number, fields, least, most, ",")
+    except csv.Error as exc:
+        raise LineError(path, reader.line_num, f"malformed CSV: {exc}") from None
+
+
+def check_columns(
+    path: Path, number: int, fields: list[str], least: int, most: int, separator: str
+) -> list[str]:
+    if not least <= len(fields) <= most:
+        wanted = str(least) if least == most else f"{least} to {most}"
+        raise LineError(
+            path,
+            number,
+            f"expected {wanted} fields separated by {separator!r}, found {len(fields)}",
+        )
+    return fields
+
+
+def whole_number(path: Path, number: int, text: str, what: str, minimum: int = 0) -> int:
+    try:
+        value = int(text.strip())
+    except ValueError:
+        raise LineError(path, number, f"{what} must be a whole number, got {text!r}") from None
+    if value < minimum:
+        raise LineError(path, number, f"{what} must be at least {minimum}, got {value}")
+    return value
+
+
+def decimal_number(path: Path, number: int, text: str, what: str) -> Decimal:
+    try:
+        value = Decimal(text.strip())
+    except InvalidOperation:
+        raise LineError(path, number, f"{what} must be a number, got {text!r}") from None
+    if not value.is_finite() or value < 0:
+        raise LineError(path, number, f"{what} must be a finite number >= 0, got {text!r}")
+    return value
+
+
+def star_rating(path: Path, number: int, text: str) -> Decimal:
+    value = decimal_number(path, number, text, "the rating")
+    if not MIN_STARS <= value <= MAX_STARS or (value * 2) % 1 != 0:
+        raise LineError(
+            path, number, f"the rating must be 0.5 to 5 in half stars, got {text.strip()!r}"
+        )
+    return value.quantize(Decimal("0.1"))
+
+
+def required_files(directory: Path, *names: str) -> list[Path]:
+    paths = [directory / name for name in names]
+    missing = [p.name for p in paths if not p.is_file()]
+    if missing:
+        raise CommandError(f"{directory}: missing {', '.join(missing)}")
+    return paths
+
+
+# --- Writing ----------------------------------------------------------------------------------
+
+
+@dataclass
+class ItemRecord:
+    """An item as a source describes it; `key` is its id in that source."""
+
+    key: str
+    title: str
+    year: int | None = None
+    genres: list[str] = field(default_factory=list)
+    music_type: str = ""
+    other_ids: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class Counts:
+    """What one import did, for its closing line."""
+
+    created: dict[str, int] = field(default_factory=dict)
+    updated: dict[str, int] = field(default_factory=dict)
+    unchanged: dict[str, int] = field(default_factory=dict)
+    skipped: dict[str, int] = field(default_factory=dict)
+
+    def add(self, kind: str, what: str, n: int = 1) -> None:
+        table: dict[str, int] = getattr(self, kind)
+        table[what] = table.get(what, 0) + n
+
+    def summary(self) -> str:
+        def line(label: str, table: dict[str, int]) -> str:
+            return f"{label}: " + (", ".join(f"{n} {w}" for w, n in table.items()) or "nothing")
+
+        parts = [line("created", self.created)]
+        for label in ("updated", "unchanged", "skipped"):
+            table = getattr(self, label)
+            if table:
+                parts.append(line(label, table))
+        return "; ".join(parts)
+
+
+def batched(rows: Sequence[M], size: int) -> Iterator[Sequence[M]]:
+    for start in range(0, len(rows), size):
+        yield rows[start : start + size]
+
+
+def bulk_create(model: type[M], rows: Sequence[M], progress: Progress, desc: str) -> list[M]:
+    created: list[M] = []
+    with progress.bar(len(rows), desc) as bar:
+        for batch in batched(rows, BATCH):
+            created.extend(model._default_manager.bulk_create(batch))
+            bar.update(len(batch))
+    return created
+
+
+def insert_keeping_timestamps(
+    model: type[M], rows: Sequence[M], progress: Progress, desc: str
+) -> None:
+    """Insert rows exactly as given, auto_now/auto_now_add timestamps included.
+
+    bulk_create() calls each field's pre_save(), which overwrites auto_now_add and auto_now
+    fields with the current time even when the object already holds one; the source's times
+    must survive (sequence models learn from the order of ratings). A "raw" insert is the one
+    Django uses for fixtures: values are taken from the objects as they are.
+    """
+    opts = model._meta
+    fields = [f for f in opts.concrete_fields if f is not opts.pk and not f.generated]
+    size = max(1, min(BATCH, connection.ops.bulk_batch_size(fields, list(rows[:1]))))
+    manager = model._base_manager
+    with progress.bar(len(rows), desc) as bar:
+        for batch in batched(rows, size):
+            manager._insert(batch, fields=fields, raw=True)  # type: ignore[attr-defined]
+            bar.update(len(batch))
+
+
+def bulk_update(
+    model: type[M], rows: Sequence[M], fields: list[str], progress: Progress, desc: str
+) -> None:
+    with progress.bar(len(rows), desc) as bar:
+        for batch in batched(rows, BATCH):
+            model._default_manager.bulk_update(batch, fields)
+            bar.update(len(batch))
+
+
+def imported_people(
+    source: str, ids: Iterable[str], counts: Counts, progress: Progress
+) -> dict[str, int]:
+    """user pk by source id, creating accounts for ids not seen before.
+
+    Imported accounts cannot log in (unusable password). Their usernames hold a colon, which
+    sign-up refuses, so they never collide with a real person's.
+    """
+    known = dict(
+        User.objects.filter(imported_from=source).values_list("imported_id", "pk").iterator()
+    )
+    wanted = list(dict.fromkeys(ids))
+    new = [
+        User(
+            username=f"{source}:{source_id}"[:150],
+            imported_from=source,
+            imported_id=source_id,
+            password=make_password(None),
+        )
+        for source_id in wanted
+        if source_id not in known
+    ]
+    for user in bulk_create(User, new, progress, "people"):
+        known[user.imported_id] = user.pk
+    counts.add("created", "people", len(new))
+    return known
+
+
+def genre_ids(kind: str, names: Sequence[str], counts: Counts) -> dict[str, int]:
+    """genre pk by name, matched on the slug within the kind, creating the missing ones."""
+    by_slug = dict(Genre.objects.filter(kind=kind).values_list("slug", "pk"))
+    result: dict[str, int] = {}
+    new: dict[str, Genre] = {}
+    for name in dict.fromkeys(names):
+        slug = slugify(name)[:110] or "genre"
+        if slug in by_slug:
+            result[name] = by_slug[slug]
+        elif slug not in new:
+            new[slug] = Genre(kind=kind, name=name[:100], slug=slug)
+    for genre in Genre.objects.bulk_create(list(new.values())):
+        by_slug[genre.slug] = genre.pk
+    counts.add("created", "genres", len(new))
+    for name in names:
+        result.setdefault(name, by_slug[slugify(name)[:110] or "genre"])
+    return result
+
+
+def ensure_items(
+    kind: str, source: str, records: Sequence[ItemRecord], counts: Counts, progress: Progress
+) -> dict[str, int]:
+    """item pk by source key: existing items found by ExternalId, the others created.
+
+    Existing items keep their title and fields (staff may have edited them); they gain any
+    genres and other ids the source gives that they lack.
+    """
+    ids = dict(ExternalId.objects.filter(source=source).values_list("value", "item_id").iterator())
+    new_records = [r for r in records if r.key not in ids]
+    new_items = [
+        Item(kind=kind, title=r.title[:TITLE_MAX], year=r.year, music_type=r.music_type)
+        for r in new_records
+    ]
+    created = bulk_create(Item, new_items, progress, "items")
+    for record, item in zip(new_records, created, strict=True):
+        ids[record.key] = item.pk
+    counts.add("created", "items", len(created))
+
+    # External ids: the source's own, and other catalogues' where no other item holds them.
+    other_sources = {s for r in records for s in r.other_ids}
+    taken = set(ExternalId.objects.filter(source__in=other_sources).values_list("source", "value"))
+    links = [ExternalId(item_id=ids[r.key], source=source, value=r.key) for r in new_records]
+    for record in records:
+        for other, value in record.other_ids.items():
+            if (other, value) in taken:
+                continue
+            taken.add((other, value))
+            links.append(ExternalId(item_id=ids[record.key], source=other, value=value))
+    bulk_create(ExternalId, links, progress, "external ids")
+    counts.add("created", "external ids", len(links))
+
+    names = [g for r in records for g in r.genres]
+    if names:
+        genre_pk = genre_ids(kind, names, counts)
+        through = Item.genres.through
+        have = set(
+            through.objects.filter(genre__kind=kind).values_list("item_id", "genre_id").iterator()
+        )
+        wanted = {(ids[r.key], genre_pk[g]) for r in records for g in r.genres}
+        missing = [through(item_id=i, genre_id=g) for i, g in sorted(wanted - have)]
+        bulk_create(through, missing, progress, "genre links")
+        counts.add("created", "genre links", len(missing))
+    return ids
+
+
+@dataclass(frozen=True)
+class RatingRecord:
+    user: int
+    item: int
+    value: Decimal
+    at: datetime
+
+
+def upsert_ratings(
+    source: str, records: Sequence[RatingRecord], counts: Counts, progress: Progress
+) -> None:
+    """One rating per person and item: new ones inserted, changed values updated.
+
+    Rows keep the source's time as created_at/updated_at, and are inserted in the order
+    given (callers sort by time), so primary keys follow each person's rating order too.
+    """
+    existing = {
+        (user, item): (pk, value)
+        for pk, user, item, value in Rating.objects.filter(user__imported_from=source)
+        .values_list("pk", "user_id", "item_id", "value")
+        .iterator()
+    }
+    new: list[Rating] = []
+    changed: list[Rating] = []
+    for r in records:
+        found = existing.get((r.user, r.item))
+        if found is None:
+            new.append(
+                Rating(
+                    user_id=r.user, item_id=r.item, value=r.value, created_at=r.at, updated_at=r.at
+                )
+            )
+        elif found[1] != r.value:
+            changed.append(Rating(pk=found[0], value=r.value, updated_at=r.at))
+    insert_keeping_timestamps(Rating, new, progress, "ratings")
+    bulk_update(Rating, changed, ["value", "updated_at"], progress, "changed ratings")
+    counts.add("created", "ratings", len(new))
+    counts.add("updated", "ratings", len(changed))
+    counts.add("unchanged", "ratings", len(records) - len(new) - len(changed))
+
+
+@dataclass(frozen=True)
+class PlayRecord:
+    """Plays without times (counts, hours): one row per person and item, found again by
+    a client event id derived from the source."""
+
+    user: int
+    item: int
+    event_id: str
+    play_count: int = 1
+    seconds_played: int = 0
+
+
+def upsert_plays(
+    source: str, records: Sequence[PlayRecord], counts: Counts, progress: Progress
+) -> None:
+    existing = {
+        (user, event): (pk, n, seconds)
+        for pk, user, event, n, seconds in Play.objects.filter(
+            user__imported_from=source, client_event_id__isnull=False
+        )
+        .values_list("pk", "user_id", "client_event_id", "play_count", "seconds_played")
+        .iterator()
+    }
+    new: list[Play] = []
+    changed: list[Play] = []
+    for r in records:
+        found = existing.get((r.user, r.event_id))
+        if found is None:
+            new.append(
+                Play(
+                    user_id=r.user,
+                    item_id=r.item,
+                    client_event_id=r.event_id,
+                    started_at=None,
+                    play_count=r.play_count,
+                    seconds_played=r.seconds_played,
+                )
+            )
+        elif found[1:] != (r.play_count, r.seconds_played):
+            changed.append(
+                Play(pk=found[0], play_count=r.play_count, seconds_played=r.seconds_played)
+            )
+    bulk_create(Play, new, progress, "plays")
+    bulk_update(Play, changed, ["play_count", "seconds_played"], progress, "changed plays")
+    counts.add("created", "plays", len(new))
+    counts.add("updated", "plays", len(changed))
+    counts.add("unchanged", "plays", len(records) - len(new) - len(changed))
+
+
+# --- The command ------------------------------------------------------------------------------
+
+
+class ImportCommand(BaseCommand):
+    """Read and check everything, then write it all in one transaction."""
+
+    source: str
+    path_help = "the directory holding the files"
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("path", type=Path, help=self.path_help)
+        parser.add_argument(
+            "--encoding",
+            help="text encoding of the files (default: the format's own, usually utf-8)",
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        path: Path = options["path"]
+        if not path.exists():
+            raise CommandError(f"{path} does not exist")
+        progress = Progress(options["verbosity"] >= 1)
+        encoding = checked_encoding(options["encoding"]) if options["encoding"] else None
+        started = time.monotonic()
+        loaded = self.read(path, encoding, progress, options)
+        counts = Counts()
+        with transaction.atomic():
+            self.write(loaded, counts, progress)
+        self.stdout.write(f"{self.source}: {counts.summary()} ({time.monotonic() - started:.1f} s)")
+
+    def read(self, path: Path, encoding: str | None, progress: Progress, options: Any) -> Any:
+        raise NotImplementedError
+
+    def write(self, loaded: Any, counts: Counts, progress: Progress) -> None:
+        raise NotImplementedError
