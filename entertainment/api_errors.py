@@ -1,4 +1,9 @@
-"""JSON errors for every API failure, including the ones DRF leaves to Django."""
+"""JSON errors for every API failure, including the ones DRF leaves to Django.
+
+Every error body is a JSON object: `{"detail": "..."}` for errors about the whole request,
+`{"field": ["message", ...], ...}` for invalid fields (`non_field_errors` for those about
+several fields at once).
+"""
 
 from __future__ import annotations
 
@@ -6,7 +11,8 @@ from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError
-from rest_framework import status
+from drf_spectacular.utils import OpenApiResponse, inline_serializer
+from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
@@ -23,3 +29,37 @@ def json_exception_handler(exc: Exception, context: dict[str, Any]) -> Response 
             status=status.HTTP_409_CONFLICT,
         )
     return exception_handler(exc, context)
+
+
+# --- Schema: the error bodies, for extend_schema(responses=...) -----------------------------
+
+DetailErrorSerializer = inline_serializer(
+    name="DetailError", fields={"detail": serializers.CharField()}
+)
+# A raw schema: the keys are the request's own field names.
+FIELD_ERRORS_SCHEMA = {
+    "type": "object",
+    "description": "Messages per field name; `non_field_errors` for the request as a whole.",
+    "additionalProperties": {"type": "array", "items": {"type": "string"}},
+}
+
+_DESCRIPTIONS = {
+    400: "Invalid input: messages per field.",
+    401: "Not authenticated.",
+    403: "Not allowed.",
+    404: "Not found (or not yours).",
+    409: "Conflicts with stored data.",
+    413: "The body is too large.",
+    429: "Too many requests: wait and retry.",
+}
+
+
+def error_responses(*codes: int) -> dict[int, OpenApiResponse]:
+    """Schema entries for the error answers an endpoint gives."""
+    return {
+        code: OpenApiResponse(
+            FIELD_ERRORS_SCHEMA if code == 400 else DetailErrorSerializer,
+            description=_DESCRIPTIONS[code],
+        )
+        for code in codes
+    }

@@ -263,9 +263,10 @@ API_PAGE_SIZE = env_int("API_PAGE_SIZE", 20, minimum=1)
 API_MAX_PAGE_SIZE = env_int("API_MAX_PAGE_SIZE", 100, minimum=1)
 BULK_INGEST_MAX_EVENTS = env_int("BULK_INGEST_MAX_EVENTS", 10_000, minimum=1)
 REST_FRAMEWORK = {
+    # Token first: an anonymous request is then answered 401 with `WWW-Authenticate: Token`.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.SessionAuthentication",
         "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticatedOrReadOnly"],
     "DEFAULT_PAGINATION_CLASS": "entertainment.pagination.CappedPageNumberPagination",
@@ -296,6 +297,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Several models have a "kind" with different choices: name each explicitly.
+    "ENUM_NAME_OVERRIDES": {
+        "ItemKindEnum": "entertainment.catalogue.models.Kind",
+        "ModelKindEnum": "recommender.models.ModelKind",
+    },
 }
 
 # --- Misc -----------------------------------------------------------------------------------

@@ -115,3 +115,23 @@ def record_review(
     )
     _announce(review_recorded, Review, user_id=user.pk, item_id=item.pk, review_id=review.pk)
     return Recorded(review, created=created)
+
+
+@transaction.atomic
+def update_play(
+    play: Play,
+    started_at: datetime | None,
+    seconds_played: int,
+    completed: bool,
+) -> Recorded[Play]:
+    """Corrects a stored play (how far it got, whether it finished).
+
+    Sends no signal: it is the same play, not a new step in the person's sequence.
+    """
+    if play.user.privacy.history_paused:
+        return Recorded(None)
+    play.started_at = started_at
+    play.seconds_played = seconds_played
+    play.completed = completed
+    play.save(update_fields=["started_at", "seconds_played", "completed"])
+    return Recorded(play)

@@ -1,0 +1,439 @@
+"""Bulk ingestion: up to BULK_INGEST_MAX_EVENTS rating, play and review events in one request.
+
+The batch is validated as a whole: one invalid event and nothing is stored. A valid batch is
+stored in one transaction with a fixed number of queries whatever its size (items, people,
+privacy settings and already-used event ids are read in bulk; rows are written with
+bulk_create/bulk_update), under the same rules as `recording.py`:
+
+- nothing is stored for a person whose history is paused (counted as skipped_paused);
+- an event whose client_event_id the person already used, in the database or earlier in the
+  batch, is ignored (counted as duplicates);
+- ratings and reviews are one per person and item: a new one updates the stored row, and when
+  a batch holds several for the same person and item only the last counts (the others are
+  counted as superseded). Resending a whole batch therefore changes nothing.
+
+Two copies of a batch sent at the same moment: each runs in its own transaction, and the
+second one's inserts collide with the first one's on the unique constraints (on PostgreSQL
+they wait for the first to commit; SQLite runs writers one at a time). The collision rolls the
+attempt back and it runs once more, now finding every event already stored.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from rest_framework import serializers
+
+from entertainment.accounts.models import PrivacySettings, User
+from entertainment.catalogue.models import Item
+
+from .models import Play, Rating, Review
+from .parsers import MalformedLine
+from .serializers import EVENT_SERIALIZERS
+from .signals import events_ingested
+
+INGEST_FOR_OTHERS = "activity.ingest_for_others"
+# Ids per `__in` query: below SQLite's historical limit of 999 bound variables.
+CHUNK = 900
+# Errors listed in a rejection; the count of all of them is given too.
+MAX_REPORTED_ERRORS = 100
+
+T = TypeVar("T")
+EventKey = tuple[str, int, str]  # (type, user id, client event id)
+# Plays without a time (imported counts) sort before every timed play.
+NO_TIME = datetime.min.replace(tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class EventError:
+    index: int
+    errors: dict[str, list[str]]
+    line: int | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        body: dict[str, Any] = {"index": self.index}
+        if self.line is not None:
+            body["line"] = self.line
+        body["errors"] = self.errors
+        return body
+
+
+class IngestRejected(Exception):
+    """The batch is invalid as a whole; nothing was stored."""
+
+    def __init__(self, errors: list[EventError], detail: str | None = None) -> None:
+        self.errors = errors
+        self.detail = detail or (
+            f"{len(errors)} of the events are invalid; nothing was stored. "
+            "Fix them and send the whole batch again."
+        )
+        super().__init__(self.detail)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "detail": self.detail,
+            "invalid_events": len(self.errors),
+            "errors": [error.as_dict() for error in self.errors[:MAX_REPORTED_ERRORS]],
+        }
+
+
+@dataclass
+class IngestResult:
+    received: int = 0
+    stored: int = 0
+    duplicates: int = 0
+    superseded: int = 0
+    skipped_paused: int = 0
+
+    def as_dict(self) -> dict[str, int]:
+        return {
+            "received": self.received,
+            "stored": self.stored,
+            "duplicates": self.duplicates,
+            "superseded": self.superseded,
+            "skipped_paused": self.skipped_paused,
+        }
+
+
+@dataclass
+class _Event:
+    index: int
+    type: str
+    user_id: int
+    item_id: int
+    client_event_id: str
+    data: dict[str, Any] = field(repr=False)
+
+    @property
+    def key(self) -> EventKey:
+        return (self.type, self.user_id, self.client_event_id)
+
+
+def _chunks(values: Iterable[T], size: int = CHUNK) -> Iterator[list[T]]:
+    batch: list[T] = []
+    for value in values:
+        batch.append(value)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def _messages(detail: Any) -> dict[str, list[str]]:
+    if isinstance(detail, dict):
+        return {
+            name: [str(m) for m in (msgs if isinstance(msgs, list) else [msgs])]
+            for name, msgs in detail.items()
+        }
+    return {
+        "non_field_errors": [str(m) for m in (detail if isinstance(detail, list) else [detail])]
+    }
+
+
+# --- Validation -----------------------------------------------------------------------------
+
+
+def _validate_shapes(
+    raw_events: Sequence[object],
+) -> tuple[list[dict[str, Any] | None], dict[int, dict[str, list[str]]]]:
+    """Field-level validation of each event on its own, with one serializer per type."""
+    validators = {kind: cls() for kind, cls in EVENT_SERIALIZERS.items()}
+    valid: list[dict[str, Any] | None] = []
+    errors: dict[int, dict[str, list[str]]] = {}
+    for index, raw in enumerate(raw_events):
+        valid.append(None)
+        if isinstance(raw, MalformedLine):
+            errors[index] = {"non_field_errors": [raw.message]}
+            continue
+        if not isinstance(raw, dict):
+            errors[index] = {"non_field_errors": ["An event is a JSON object."]}
+            continue
+        kind = raw.get("type")
+        if not isinstance(kind, str) or kind not in validators:
+            errors[index] = {"type": [f"Must be one of: {', '.join(EVENT_SERIALIZERS)}."]}
+            continue
+        try:
+            valid[index] = validators[kind].run_validation(raw)
+        except serializers.ValidationError as exc:
+            errors[index] = _messages(exc.detail)
+    return valid, errors
+
+
+def _existing_item_ids(ids: set[int]) -> set[int]:
+    found: set[int] = set()
+    for chunk in _chunks(sorted(ids)):
+        found.update(Item.objects.filter(pk__in=chunk).values_list("pk", flat=True))
+    return found
+
+
+def _users_by_name(names: set[str]) -> dict[str, int]:
+    found: dict[str, int] = {}
+    for chunk in _chunks(sorted(names)):
+        found.update(User.objects.filter(username__in=chunk).values_list("username", "pk"))
+    return found
+
+
+def validate(
+    sender: User, raw_events: Sequence[object], lines: Sequence[int] | None = None
+) -> list[_Event]:
+    """Every event checked; raises IngestRejected listing each invalid one."""
+    limit = settings.BULK_INGEST_MAX_EVENTS
+    if len(raw_events) > limit:
+        raise IngestRejected(
+            [], f"A batch holds at most {limit} events; this one has {len(raw_events)}."
+        )
+    valid, errors = _validate_shapes(raw_events)
+    shaped = [(i, data) for i, data in enumerate(valid) if data is not None]
+
+    items = _existing_item_ids({data["item"] for _, data in shaped})
+    others = {
+        data["user"] for _, data in shaped if data.get("user", sender.username) != sender.username
+    }
+    may_send_for_others = bool(others) and sender.has_perm(INGEST_FOR_OTHERS)
+    users = _users_by_name(others) if may_send_for_others else {}
+
+    events: list[_Event] = []
+    for index, data in shaped:
+        problems: dict[str, list[str]] = {}
+        if data["item"] not in items:
+            problems["item"] = [f"No item with id {data['item']}."]
+        username = data.get("user", sender.username)
+        user_id: int | None = sender.pk
+        if username != sender.username:
+            if not may_send_for_others:
+                problems["user"] = ["You may only send your own events."]
+            elif username not in users:
+                problems["user"] = [f"No account named {username!r}."]
+            user_id = users.get(username)
+        if problems or user_id is None:
+            errors[index] = problems
+            continue
+        events.append(
+            _Event(index, data["type"], user_id, data["item"], data["client_event_id"], data)
+        )
+    if errors:
+        raise IngestRejected(
+            [
+                EventError(index, messages, lines[index] if lines is not None else None)
+                for index, messages in sorted(errors.items())
+            ]
+        )
+    return events
+
+
+# --- Storage --------------------------------------------------------------------------------
+
+MODELS: dict[str, type[Rating] | type[Play] | type[Review]] = {
+    "rating": Rating,
+    "play": Play,
+    "review": Review,
+}
+
+
+def _paused_user_ids(user_ids: set[int]) -> set[int]:
+    paused: set[int] = set()
+    for chunk in _chunks(sorted(user_ids)):
+        paused.update(
+            PrivacySettings.objects.filter(user_id__in=chunk, history_paused=True).values_list(
+                "user_id", flat=True
+            )
+        )
+    return paused
+
+
+def _stored_keys(kind: str, events: list[_Event]) -> set[EventKey]:
+    model = MODELS[kind]
+    by_user: dict[int, set[str]] = {}
+    for event in events:
+        by_user.setdefault(event.user_id, set()).add(event.client_event_id)
+    keys: set[EventKey] = set()
+    for user_id, ids in by_user.items():
+        for chunk in _chunks(sorted(ids)):
+            keys.update(
+                (kind, user_id, ceid)
+                for ceid in model._default_manager.filter(
+                    user_id=user_id, client_event_id__in=chunk
+                ).values_list("client_event_id", flat=True)
+                if ceid is not None
+            )
+    return keys
+
+
+def _rows_by_user_item(
+    model: type[Rating] | type[Review], events: list[_Event]
+) -> dict[tuple[int, int], Any]:
+    """The stored rows these events update, locked until the transaction ends."""
+    by_user: dict[int, set[int]] = {}
+    for event in events:
+        by_user.setdefault(event.user_id, set()).add(event.item_id)
+    rows: dict[tuple[int, int], Any] = {}
+    for user_id, item_ids in by_user.items():
+        for chunk in _chunks(sorted(item_ids)):
+            for row in model._default_manager.select_for_update().filter(
+                user_id=user_id, item_id__in=chunk
+            ):
+                rows[(row.user_id, row.item_id)] = row
+    return rows
+
+
+def _store_ratings(events: list[_Event], now: datetime) -> None:
+    stored = _rows_by_user_item(Rating, events)
+    new: list[Rating] = []
+    changed: list[Rating] = []
+    for event in events:
+        row = stored.get((event.user_id, event.item_id))
+        if row is None:
+            new.append(
+                Rating(
+                    user_id=event.user_id,
+                    item_id=event.item_id,
+                    value=event.data["value"],
+                    client_event_id=event.client_event_id,
+                )
+            )
+        else:
+            row.value = event.data["value"]
+            row.client_event_id = event.client_event_id
+            row.updated_at = now
+            changed.append(row)
+    Rating.objects.bulk_create(new)
+    Rating.objects.bulk_update(changed, ["value", "client_event_id", "updated_at"])
+
+
+def _store_reviews(events: list[_Event], now: datetime) -> list[int]:
+    stored = _rows_by_user_item(Review, events)
+    new: list[Review] = []
+    changed: list[Review] = []
+    for event in events:
+        fields = {
+            "text": event.data["text"],
+            "rating": event.data["rating"],
+            "client_event_id": event.client_event_id,
+            # New words need a new score, as in recording.record_review.
+            "sentiment_score": None,
+            "sentiment": "",
+            "sentiment_model_version": "",
+        }
+        row = stored.get((event.user_id, event.item_id))
+        if row is None:
+            new.append(Review(user_id=event.user_id, item_id=event.item_id, **fields))
+        else:
+            for name, value in fields.items():
+                setattr(row, name, value)
+            row.updated_at = now
+            changed.append(row)
+    Review.objects.bulk_create(new)
+    Review.objects.bulk_update(
+        changed,
+        [
+            "text",
+            "rating",
+            "client_event_id",
+            "updated_at",
+            "sentiment_score",
+            "sentiment",
+            "sentiment_model_version",
+        ],
+    )
+    return [row.pk for row in new] + [row.pk for row in changed]
+
+
+def _store_plays(events: list[_Event]) -> dict[int, int]:
+    """Stores the plays; answers, per person, the id of their newest play in the batch."""
+    plays = [
+        Play(
+            user_id=event.user_id,
+            item_id=event.item_id,
+            client_event_id=event.client_event_id,
+            started_at=event.data["started_at"],
+            seconds_played=event.data["seconds_played"],
+            completed=event.data["completed"],
+            play_count=event.data["play_count"],
+        )
+        for event in events
+    ]
+    Play.objects.bulk_create(plays)
+    newest: dict[int, Play] = {}
+    for play in plays:
+        best = newest.get(play.user_id)
+        # Among plays of the same time the later event in the batch wins.
+        if best is None or (play.started_at or NO_TIME) >= (best.started_at or NO_TIME):
+            newest[play.user_id] = play
+    return {user_id: play.pk for user_id, play in newest.items()}
+
+
+def _store(events: list[_Event], received: int) -> IngestResult:
+    result = IngestResult(received=received)
+    paused = _paused_user_ids({event.user_id for event in events})
+    seen: set[EventKey] = set()
+    fresh: list[_Event] = []
+    for event in events:
+        if event.user_id in paused:
+            result.skipped_paused += 1
+        elif event.key in seen:
+            result.duplicates += 1
+        else:
+            seen.add(event.key)
+            fresh.append(event)
+
+    # One rating and one review per person and item: the last in the batch wins. Done before
+    # looking for stored ids so that resending a batch leaves the stored rows as they are.
+    last: dict[tuple[str, int, int], int] = {}
+    for position, event in enumerate(fresh):
+        if event.type != "play":
+            last[(event.type, event.user_id, event.item_id)] = position
+    winners: list[_Event] = []
+    for position, event in enumerate(fresh):
+        if event.type != "play" and last[(event.type, event.user_id, event.item_id)] != position:
+            result.superseded += 1
+        else:
+            winners.append(event)
+
+    by_type: dict[str, list[_Event]] = {kind: [] for kind in MODELS}
+    for event in winners:
+        by_type[event.type].append(event)
+    for kind, kind_events in by_type.items():
+        stored_keys = _stored_keys(kind, kind_events)
+        by_type[kind] = [event for event in kind_events if event.key not in stored_keys]
+        result.duplicates += len(kind_events) - len(by_type[kind])
+
+    now = timezone.now()
+    _store_ratings(by_type["rating"], now)
+    review_ids = _store_reviews(by_type["review"], now)
+    last_play_ids = _store_plays(by_type["play"])
+    result.stored = sum(len(kind_events) for kind_events in by_type.values())
+
+    if result.stored:
+        user_ids = sorted(
+            {event.user_id for kind_events in by_type.values() for event in kind_events}
+        )
+        transaction.on_commit(
+            lambda: events_ingested.send(
+                sender=Play,
+                user_ids=user_ids,
+                last_play_ids=last_play_ids,
+                review_ids=review_ids,
+            )
+        )
+    return result
+
+
+def ingest(
+    sender: User, raw_events: Sequence[object], lines: Sequence[int] | None = None
+) -> IngestResult:
+    """Validates and stores a batch; raises IngestRejected (nothing stored) if any is invalid."""
+    events = validate(sender, raw_events, lines)
+    try:
+        with transaction.atomic():
+            return _store(events, len(raw_events))
+    except IntegrityError:
+        # A concurrent request stored some of these events after we looked: look again.
+        with transaction.atomic():
+            return _store(events, len(raw_events))

@@ -1,0 +1,232 @@
+"""API shapes of ratings, plays and reviews, and of bulk ingestion's events and answers.
+
+Writes never go through `serializer.save()`: views pass the validated data to
+`recording.py`, the one write path (idempotent, and silent while history is paused).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework import serializers
+
+from entertainment.catalogue.models import Item
+
+from .models import MAX_STARS, MIN_STARS, Play, Rating, Review, validate_half_star
+
+# Bounds that keep every number a client sends inside what the database columns hold.
+MAX_DB_ID = 2**63 - 1
+MAX_POSITIVE_INT = 2**31 - 1
+
+
+def star_field(**kwargs: Any) -> serializers.DecimalField:
+    return serializers.DecimalField(
+        max_digits=2,
+        decimal_places=1,
+        min_value=MIN_STARS,
+        max_value=MAX_STARS,
+        validators=[validate_half_star],
+        help_text="Stars, 0.5 to 5.0 in half steps.",
+        **kwargs,
+    )
+
+
+def client_event_id_field(**kwargs: Any) -> serializers.CharField:
+    return serializers.CharField(
+        max_length=64,
+        help_text=(
+            "Your id for this event. A write repeating an id you already used stores nothing "
+            "new and answers with the stored row."
+        ),
+        **kwargs,
+    )
+
+
+class _OwnRowSerializer(serializers.ModelSerializer):
+    item = serializers.PrimaryKeyRelatedField(queryset=Item.objects.all())
+    item_title = serializers.CharField(source="item.title", read_only=True)
+    client_event_id = client_event_id_field(
+        required=False, allow_null=True, allow_blank=True, default=None
+    )
+
+    def validate_client_event_id(self, value: str | None) -> str | None:
+        return value or None
+
+
+class RatingSerializer(_OwnRowSerializer):
+    value = star_field()
+
+    class Meta:
+        model = Rating
+        fields = [
+            "id",
+            "item",
+            "item_title",
+            "value",
+            "client_event_id",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = ["created_at", "updated_at"]
+        # A second rating of the same item updates the first (recording.py), so the model's
+        # unique constraints are not validation errors here.
+        validators: list[Any] = []
+
+
+class RatingUpdateSerializer(RatingSerializer):
+    """A rating belongs to its item for good; only the value changes."""
+
+    item = serializers.PrimaryKeyRelatedField(read_only=True)
+
+
+class PlaySerializer(_OwnRowSerializer):
+    seconds_played = serializers.IntegerField(min_value=0, max_value=MAX_POSITIVE_INT, default=0)
+
+    class Meta:
+        model = Play
+        fields = [
+            "id",
+            "item",
+            "item_title",
+            "started_at",
+            "seconds_played",
+            "completed",
+            "play_count",
+            "client_event_id",
+            "created_at",
+        ]
+        read_only_fields = ["play_count", "created_at"]
+        validators: list[Any] = []
+
+
+class PlayUpdateSerializer(PlaySerializer):
+    item = serializers.PrimaryKeyRelatedField(read_only=True)
+
+
+class ReviewSerializer(_OwnRowSerializer):
+    text = serializers.CharField(max_length=10_000)
+    rating = star_field(required=False, allow_null=True, default=None)
+
+    class Meta:
+        model = Review
+        fields = [
+            "id",
+            "item",
+            "item_title",
+            "text",
+            "rating",
+            "client_event_id",
+            "sentiment",
+            "sentiment_score",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = ["sentiment", "sentiment_score", "created_at", "updated_at"]
+        validators: list[Any] = []
+
+
+class ReviewUpdateSerializer(ReviewSerializer):
+    item = serializers.PrimaryKeyRelatedField(read_only=True)
+
+
+class NotRecordedSerializer(serializers.Serializer):
+    """The 202 answer to a write made while the person's history is paused."""
+
+    recorded = serializers.BooleanField(default=False)
+    reason = serializers.ChoiceField(choices=["history_paused"])
+    detail = serializers.CharField()
+
+
+NOT_RECORDED_BODY = {
+    "recorded": False,
+    "reason": "history_paused",
+    "detail": (
+        "Not recorded: your history is paused, so Encore stores no plays, ratings or "
+        "reviews. Resume it in your privacy settings to record again."
+    ),
+}
+
+
+# --- Bulk ingestion -------------------------------------------------------------------------
+
+
+class _EventSerializer(serializers.Serializer):
+    client_event_id = client_event_id_field()
+    item = serializers.IntegerField(
+        min_value=1, max_value=MAX_DB_ID, help_text="The item's id in this catalogue."
+    )
+    user = serializers.CharField(
+        max_length=150,
+        required=False,
+        help_text=(
+            "Username the event belongs to; only for accounts holding the "
+            "activity.ingest_for_others permission. Default: the caller."
+        ),
+    )
+
+
+class RatingEventSerializer(_EventSerializer):
+    type = serializers.ChoiceField(choices=["rating"])
+    value = star_field()
+
+
+class PlayEventSerializer(_EventSerializer):
+    type = serializers.ChoiceField(choices=["play"])
+    started_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
+    seconds_played = serializers.IntegerField(min_value=0, max_value=MAX_POSITIVE_INT, default=0)
+    completed = serializers.BooleanField(default=False)
+    play_count = serializers.IntegerField(
+        min_value=1,
+        max_value=MAX_POSITIVE_INT,
+        default=1,
+        help_text="How many plays this event stands for (sources that only give counts).",
+    )
+
+
+class ReviewEventSerializer(_EventSerializer):
+    type = serializers.ChoiceField(choices=["review"])
+    text = serializers.CharField(max_length=10_000)
+    rating = star_field(required=False, allow_null=True, default=None)
+
+
+EVENT_SERIALIZERS: dict[str, type[_EventSerializer]] = {
+    "rating": RatingEventSerializer,
+    "play": PlayEventSerializer,
+    "review": ReviewEventSerializer,
+}
+
+
+class IngestResultSerializer(serializers.Serializer):
+    received = serializers.IntegerField(help_text="Events in the request.")
+    stored = serializers.IntegerField(help_text="Events written (new rows or updated ones).")
+    duplicates = serializers.IntegerField(
+        help_text="Events whose client_event_id was already stored or came earlier in the batch."
+    )
+    superseded = serializers.IntegerField(
+        help_text=(
+            "Ratings and reviews followed by a later one for the same person and item in the "
+            "same batch: only the last one counts."
+        )
+    )
+    skipped_paused = serializers.IntegerField(
+        help_text="Events of people whose history is paused: nothing stored."
+    )
+
+
+class EventErrorSerializer(serializers.Serializer):
+    index = serializers.IntegerField(help_text="Position of the event in the batch, from 0.")
+    line = serializers.IntegerField(
+        required=False, help_text="Line number (from 1), for JSON Lines bodies."
+    )
+    errors = serializers.DictField(  # type: ignore[assignment]  # a field, popped by DRF's metaclass
+        child=serializers.ListField(child=serializers.CharField()),
+        help_text="Messages per field.",
+    )
+
+
+class IngestRejectedSerializer(serializers.Serializer):
+    detail = serializers.CharField()
+    invalid_events = serializers.IntegerField(help_text="How many events are invalid.")
+    errors = EventErrorSerializer(  # type: ignore[assignment]  # a field, popped by DRF
+        many=True, help_text="The first invalid events, in order."
+    )
