@@ -333,3 +333,5 @@ TRAINING_SEED = env_int("TRAINING_SEED", 0, minimum=0)
 ERASURE_RETRAIN_WINDOW_H = env_float("ERASURE_RETRAIN_WINDOW_H", 24.0)
 RECOMMENDATIONS_PER_KIND = env_int("RECOMMENDATIONS_PER_KIND", 20, minimum=1)
 REFRESH_BATCH_SIZE = env_int("REFRESH_BATCH_SIZE", 500, minimum=1)
+# Aggregates shown to staff hide any group of fewer people than this (k-anonymity).
+PRIVACY_MIN_GROUP_SIZE = env_int("PRIVACY_MIN_GROUP_SIZE", 5, minimum=1)

@@ -15,6 +15,7 @@ urlpatterns = [
     path("catalogue/", include("entertainment.catalogue.urls")),
     path("me/", include("entertainment.activity.urls")),
     path("admin/", admin.site.urls),
+    path("staff/", include("recommender.urls")),
     path("api/", include("entertainment.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     # The split view serves Swagger UI's start-up script as a file: CSP forbids inline scripts.

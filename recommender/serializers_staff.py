@@ -1,0 +1,98 @@
+"""API shapes of training runs and model versions, for staff."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from .dashboard import PEOPLE_METRICS
+from .models import ModelVersion, TrainingRun
+from .staff_actions import TRAIN_CHOICES
+
+
+class TrainingRunSerializer(serializers.ModelSerializer):
+    requested_by = serializers.CharField(
+        source="requested_by.username", read_only=True, allow_null=True
+    )
+    duration_seconds = serializers.FloatField(read_only=True, allow_null=True)
+
+    class Meta:
+        model = TrainingRun
+        fields = [
+            "id",
+            "kind",
+            "status",
+            "trigger",
+            "requested_by",
+            "progress",
+            "stage",
+            "attempts",
+            "snapshot",
+            "model_version",
+            "metrics",
+            "error",
+            "created_at",
+            "started_at",
+            "finished_at",
+            "duration_seconds",
+        ]
+        read_only_fields = fields
+
+
+class TrainingRequestSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(
+        choices=TRAIN_CHOICES,
+        help_text="The model to train, or `all` for every model.",
+        error_messages={
+            "invalid_choice": "Unknown model kind {input}; use one of "
+            + ", ".join(TRAIN_CHOICES)
+            + "."
+        },
+    )
+
+
+class TrainingStartedSerializer(serializers.Serializer):
+    runs = TrainingRunSerializer(many=True)
+    already_live = serializers.ListField(
+        child=serializers.IntegerField(),
+        help_text="Ids of the returned runs that were already queued or running: "
+        "no second run of those kinds was started.",
+    )
+
+
+class ModelVersionSerializer(serializers.ModelSerializer):
+    metrics = serializers.SerializerMethodField()
+
+    class Meta:
+        model = ModelVersion
+        fields = [
+            "id",
+            "label",
+            "kind",
+            "status",
+            "main_metric",
+            "main_metric_value",
+            "metrics",
+            "hyperparameters",
+            "snapshot",
+            "data_hash",
+            "created_at",
+            "activated_at",
+            "needs_retrain_since",
+        ]
+        read_only_fields = fields
+
+    @extend_schema_field(OpenApiTypes.OBJECT)
+    def get_metrics(self, version: ModelVersion) -> dict[str, Any]:
+        """Counts of people below the privacy threshold are left out."""
+        return {
+            name: value
+            for name, value in version.metrics.items()
+            if name not in PEOPLE_METRICS
+            or not isinstance(value, int | float)
+            or value >= settings.PRIVACY_MIN_GROUP_SIZE
+        }
