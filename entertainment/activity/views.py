@@ -20,7 +20,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from entertainment.accounts.models import User
 from entertainment.catalogue.models import Item
-from entertainment.catalogue.views import item_or_404, item_page
+from entertainment.catalogue.views import item_or_404, item_page, minutes_and_seconds
 
 from . import recording
 from .forms import PlayForm, RatingForm, ReviewForm
@@ -137,7 +137,12 @@ def history(request: HttpRequest) -> HttpResponse:
         )
     }
     entries = [
-        {"type": name, "when": when, "row": rows[(name, pk)]}
+        {
+            "type": name,
+            "when": when,
+            "row": rows[(name, pk)],
+            "length": minutes_and_seconds(getattr(rows[(name, pk)], "seconds_played", None)),
+        }
         for name, pk, when in page.object_list
         if (name, pk) in rows
     ]

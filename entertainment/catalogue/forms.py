@@ -21,7 +21,7 @@ class CatalogueFilterForm(forms.Form):
     """Every field is optional; an empty form lists everything of the kind."""
 
     q = forms.CharField(
-        label="Search titles and people",
+        label="Search",
         required=False,
         max_length=200,
         widget=forms.TextInput(attrs={"type": "search", "placeholder": "Title, director, artist…"}),
