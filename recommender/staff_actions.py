@@ -6,7 +6,6 @@ The dashboard and the staff API both call these, so a button and an API call beh
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 from django.db import transaction
 
@@ -21,7 +20,7 @@ TRAIN_CHOICES = [*ALL_KINDS, ALL]
 
 
 class ActivationRefused(Exception):
-    """The version cannot serve: the message says why, for staff to read."""
+    """Nothing was activated: the message says why, for staff to read."""
 
 
 @dataclass(frozen=True)
@@ -45,27 +44,18 @@ def start_training(kind: str, requested_by: User | None) -> list[Started]:
     return [Started(run, run.pk not in live_before) for run in runs]
 
 
-def _check_can_serve(version: ModelVersion) -> None:
-    if version.needs_retrain_since is not None:
-        # Serving it again would bring back data that someone has erased.
-        raise ActivationRefused(
-            f"{version.label} was trained on data a person has since erased; "
-            "train a new version instead."
-        )
-    if not Path(version.path).is_dir():
-        raise ActivationRefused(f"{version.label} cannot serve: its model files are missing.")
-
-
 def activate_version(version: ModelVersion) -> ModelVersion:
     """Make `version` active for its kind, then refresh recommendations once it is committed."""
     if version.status == ModelVersion.Status.ACTIVE:
         return version
-    _check_can_serve(version)
     from .tasks import after_activation  # tasks import the training module
 
-    with transaction.atomic():
-        active = registry.activate(version)
-        transaction.on_commit(lambda: after_activation.delay(active.pk))
+    try:
+        with transaction.atomic():
+            active = registry.activate(version)
+            transaction.on_commit(lambda: after_activation.delay(active.pk))
+    except registry.CannotActivate as exc:
+        raise ActivationRefused(f"{exc}.") from exc
     return active
 
 

@@ -24,7 +24,7 @@ class SnapshotFactory(factory.django.DjangoModelFactory[Snapshot]):
 
 
 class ModelVersionFactory(factory.django.DjangoModelFactory[ModelVersion]):
-    """A registered version whose model directory exists (an empty one: nothing loads it)."""
+    """A registered version with a model directory (only its meta.json: nothing loads it)."""
 
     class Meta:
         model = ModelVersion
@@ -39,7 +39,9 @@ class ModelVersionFactory(factory.django.DjangoModelFactory[ModelVersion]):
 
     @classmethod
     def _create(cls, model_class: type[ModelVersion], *args: Any, **kwargs: Any) -> ModelVersion:
-        Path(kwargs["path"]).mkdir(parents=True, exist_ok=True)
+        directory = Path(kwargs["path"])
+        directory.mkdir(parents=True, exist_ok=True)
+        (directory / "meta.json").write_text("{}")
         return super()._create(model_class, *args, **kwargs)
 
 

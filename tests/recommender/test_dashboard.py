@@ -257,7 +257,7 @@ def test_a_version_without_its_files_cannot_be_activated(staff_client, enqueued,
     gone = ModelVersionFactory(kind="artwork")
     ModelVersion.objects.filter(pk=gone.pk).update(path=str(tmp_path / "deleted"))
     response = staff_client.post(reverse("staff:activate", args=[gone.pk]), follow=True)
-    assert "model files are missing" in " ".join(_messages(response))
+    assert "has no model files" in " ".join(_messages(response))
     assert _active("artwork") == []
 
 
