@@ -1,0 +1,62 @@
+"""Staff screens for people: imported accounts told apart, privacy settings seen, never changed."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin
+from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.http import HttpRequest
+
+from .models import PrivacySettings, SettingChange, User
+
+
+@admin.register(User)
+class UserAdmin(DjangoUserAdmin):
+    list_display = ["username", "email", "is_staff", "is_active", "imported_from", "date_joined"]
+    list_filter = [*DjangoUserAdmin.list_filter, "imported_from"]
+    search_fields = [*DjangoUserAdmin.search_fields, "imported_id"]
+    readonly_fields = ["imported_from", "imported_id", "last_login", "date_joined"]
+    fieldsets = [
+        *(DjangoUserAdmin.fieldsets or ()),
+        ("Imported from", {"fields": ["imported_from", "imported_id"]}),
+    ]
+    show_full_result_count = False
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """The person's own choices and their record: staff may look, not change."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(PrivacySettings)
+class PrivacySettingsAdmin(ReadOnlyAdmin):
+    list_display = [
+        "user",
+        "personalised",
+        "history_paused",
+        "train_on_plays",
+        "train_on_ratings",
+        "train_on_reviews",
+        "review_visibility",
+        "updated_at",
+    ]
+    list_filter = ["personalised", "history_paused", "review_visibility"]
+    list_select_related = ["user"]
+    search_fields = ["user__username"]
+    raw_id_fields = ["user"]
+
+
+@admin.register(SettingChange)
+class SettingChangeAdmin(ReadOnlyAdmin):
+    list_display = ["user", "setting", "old_value", "new_value", "changed_at"]
+    list_filter = ["setting"]
+    list_select_related = ["user"]
+    search_fields = ["user__username", "setting"]
+    raw_id_fields = ["user"]
+    date_hierarchy = "changed_at"
