@@ -150,7 +150,7 @@ CELERY_RESULT_SERIALIZER = "json"
 CELERY_TIMEZONE = "UTC"
 CELERY_TASK_DEFAULT_QUEUE = "cpu"
 CELERY_TASK_ROUTES = {
-    "recommender.train*": {"queue": "gpu"},
+    "recommender.train": {"queue": "gpu"},
     "*": {"queue": "cpu"},
 }
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
@@ -167,6 +167,21 @@ CELERY_BEAT_SCHEDULE = {
         ),
         "kwargs": {"trigger": "schedule"},
         "options": {"expires": env_int("RETRAIN_EXPIRES_S", 6 * 3600, minimum=60)},
+    },
+    "purge-expired-exports": {
+        "task": "accounts.purge_expired_exports",
+        "schedule": 3600.0,
+        "options": {"expires": 1800},
+    },
+    "retrain-after-erasure": {
+        "task": "recommender.retrain_after_erasure",
+        "schedule": env_float("ERASURE_CHECK_INTERVAL_S", 3600.0),
+        "options": {"expires": 1800},
+    },
+    "fail-stale-training-runs": {
+        "task": "recommender.fail_stale_runs",
+        "schedule": 600.0,
+        "options": {"expires": 300},
     },
     "hourly-refresh": {
         "task": "recommender.refresh_recommendations",
@@ -250,6 +265,9 @@ STORAGES = {
         )
     },
 }
+# Personal data exports: never under MEDIA_ROOT, which is public.
+EXPORT_ROOT = Path(env_str("EXPORT_ROOT", str(VAR_DIR / "exports")) or VAR_DIR / "exports")
+EXPORT_TTL_H = env_float("EXPORT_TTL_H", 48.0)
 # Media is served by the app too (a self-hosted service with no separate file server); see urls.
 SERVE_MEDIA = env_bool("SERVE_MEDIA", True)
 

@@ -7,3 +7,6 @@ class RecommenderConfig(AppConfig):
 
     def ready(self) -> None:
         from . import receivers  # noqa: F401  (connects the signal handlers)
+        from .exports import register_sections
+
+        register_sections()

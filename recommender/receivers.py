@@ -7,10 +7,16 @@ must never fail the request, so a broker that is down is logged, not raised.
 from __future__ import annotations
 
 import logging
+import shutil
+from functools import partial
 from typing import Any
 
+from django.db import transaction
 from django.dispatch import receiver
+from django.utils import timezone
 
+from entertainment.accounts.models import ErasureRequest
+from entertainment.accounts.signals import erased, erasing, privacy_changed
 from entertainment.activity.models import Play
 from entertainment.activity.signals import (
     events_ingested,
@@ -19,7 +25,8 @@ from entertainment.activity.signals import (
     review_recorded,
 )
 
-from . import lists, realtime
+from . import caching, lists, realtime, registry
+from .models import ModelVersion, Snapshot
 
 log = logging.getLogger(__name__)
 
@@ -62,3 +69,51 @@ def follow_batch(
         _enqueue_scoring(review_ids)
     for user_id in last_play_ids:
         realtime.update_up_next(user_id)
+
+
+@receiver(privacy_changed)
+def follow_privacy(sender: Any, user_id: int, changes: dict[str, Any], **kwargs: Any) -> None:
+    if "personalised" not in changes:
+        return
+    if changes["personalised"][1]:
+        from .tasks import refresh_batch
+
+        try:
+            refresh_batch.delay([user_id])
+        except Exception:  # the hourly refresh will compute the lists
+            log.warning("could not enqueue a refresh for %s", user_id, exc_info=True)
+    else:
+        lists.forget(user_id)
+        caching.delete([realtime.up_next_key(user_id)])
+
+
+@receiver(erasing)
+def mark_models_for_retraining(
+    sender: Any, user_id: int, erasure: ErasureRequest | None, **kwargs: Any
+) -> None:
+    """Every version trained on a snapshot that holds this person is marked: the active one
+    is retrained within the erasure window, the others are discarded now, and the snapshot
+    files themselves are deleted."""
+    snapshots = Snapshot.objects.filter(members__user_id=user_id)
+    versions = ModelVersion.objects.filter(snapshot__in=snapshots)
+    versions.filter(needs_retrain_since=None).update(needs_retrain_since=timezone.now())
+    active = list(versions.filter(status=ModelVersion.Status.ACTIVE).values_list("pk", flat=True))
+    if erasure is not None:
+        ErasureRequest.objects.filter(pk=erasure.pk).update(pending_versions=active)
+    idle = list(versions.exclude(status=ModelVersion.Status.ACTIVE))
+    paths = [s.path for s in snapshots if s.path]
+    snapshots.update(path="")
+    transaction.on_commit(partial(_discard_files, idle, paths))
+
+
+def _discard_files(versions: list[ModelVersion], snapshot_paths: list[str]) -> None:
+    for version in versions:
+        registry.discard(version)
+    for path in snapshot_paths:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+@receiver(erased)
+def purge_person(sender: Any, user_id: int, **kwargs: Any) -> None:
+    lists.forget(user_id)
+    caching.delete([realtime.up_next_key(user_id)])

@@ -78,3 +78,12 @@ def fail_stale_runs() -> int:
     from .training import fail_stale_runs as run
 
     return run()
+
+
+@shared_task(name="recommender.retrain_after_erasure")
+def retrain_after_erasure() -> list[int]:
+    from .registry import due_for_erasure_retrain
+    from .training import request_training
+
+    kinds = due_for_erasure_retrain()
+    return [run.pk for run in request_training(kinds, trigger="erasure")] if kinds else []

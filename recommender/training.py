@@ -174,7 +174,8 @@ def execute_run(run_id: int, task_id: str = "") -> TrainingRun | None:
         if activated:
             registry.activate(version)
             if current is not None and current.needs_retrain_since is not None:
-                ModelVersion.objects.filter(pk=current.pk).update(needs_retrain_since=None)
+                # Replaced because it held erased data: it must never serve again.
+                transaction.on_commit(partial(registry.discard, current))
         else:
             ModelVersion.objects.filter(pk=version.pk).update(status=ModelVersion.Status.REJECTED)
         _finish(

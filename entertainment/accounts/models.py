@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
+from django.core.files.storage import FileSystemStorage
 from django.db import models
 
 
@@ -85,3 +86,96 @@ class SettingChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user}: {self.setting} {self.old_value} → {self.new_value}"
+
+
+class LoginSession(models.Model):
+    """The session keys a person logged in with, so erasure can end every one of them."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="login_sessions"
+    )
+    session_key = models.CharField(max_length=40, db_index=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"session of {self.user_id}"
+
+
+def _export_storage() -> FileSystemStorage:
+    # Exports are personal: kept outside MEDIA_ROOT (which is served publicly) and handed out
+    # only by the owner's download view.
+    return FileSystemStorage(location=settings.EXPORT_ROOT)
+
+
+class DataExport(models.Model):
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting"
+        BUILDING = "building", "Being built"
+        READY = "ready", "Ready"
+        FAILED = "failed", "Failed"
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="data_exports"
+    )
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    progress = models.PositiveSmallIntegerField(default=0)
+    archive = models.FileField(storage=_export_storage, upload_to="exports/", blank=True)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"export {self.pk} of {self.user_id} ({self.status})"
+
+
+class ErasureRequest(models.Model):
+    """A person's erasure of part or all of their history, kept so the privacy page can show
+    when the models stopped containing that data. An erased account leaves no such row."""
+
+    class Scope(models.TextChoices):
+        ITEMS = "items", "Chosen items"
+        HISTORY = "history", "All history"
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="erasures"
+    )
+    scope = models.CharField(max_length=8, choices=Scope.choices)
+    rows_deleted = models.PositiveIntegerField(default=0)
+    requested_at = models.DateTimeField(auto_now_add=True)
+    # Ids of the active model versions that held the data; emptied as each is replaced.
+    pending_versions = models.JSONField(default=list)
+    models_clean_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-requested_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"erasure {self.pk} ({self.scope}) of {self.user_id}"
+
+
+class PersonalDataAccess(models.Model):
+    """A staff member looked at a person's raw history, reviews or export (an audit trail)."""
+
+    staff = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="personal_data_views"
+    )
+    subject = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="personal_data_viewed",
+    )
+    what = models.CharField(max_length=200)
+    at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-at", "-pk"]
+        verbose_name_plural = "personal data accesses"
+
+    def __str__(self) -> str:
+        return f"{self.staff_id} viewed {self.what}"

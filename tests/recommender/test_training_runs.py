@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import socket
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
+from django.conf import settings
 from django.utils import timezone
 
 from recommender import registry
@@ -64,9 +66,15 @@ def test_stale_runs_are_failed(settings):
 
 
 def _version(kind="sequence", value=0.1, **fields):
-    return ModelVersion.objects.create(
-        kind=kind, path="/nowhere", main_metric="ndcg@10", main_metric_value=value, **fields
+    version = ModelVersion.objects.create(
+        kind=kind, path="", main_metric="ndcg@10", main_metric_value=value, **fields
     )
+    directory = Path(settings.MODEL_DIR) / f"v{version.pk}"
+    directory.mkdir(parents=True)
+    (directory / "meta.json").write_text("{}")
+    ModelVersion.objects.filter(pk=version.pk).update(path=str(directory))
+    version.refresh_from_db()
+    return version
 
 
 def test_policy_keeps_a_better_active_version(settings):
@@ -79,7 +87,7 @@ def test_policy_keeps_a_better_active_version(settings):
 
 
 def test_policy_replaces_a_version_that_holds_erased_data():
-    current = registry.activate(_version(value=0.5, needs_retrain_since=timezone.now()))
+    current = _version(value=0.5, status="active", needs_retrain_since=timezone.now())
     assert registry.passes_policy(_version(value=0.01), current)
 
 
