@@ -28,14 +28,13 @@ from typing import Any, TypeVar
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
-from rest_framework import serializers
 
 from entertainment.accounts.models import PrivacySettings, User
 from entertainment.catalogue.models import Item
 
+from .events import check_event
 from .models import Play, Rating, Review
 from .parsers import MalformedLine
-from .serializers import EVENT_SERIALIZERS
 from .signals import events_ingested
 
 INGEST_FOR_OTHERS = "activity.ingest_for_others"
@@ -126,43 +125,23 @@ def _chunks(values: Iterable[T], size: int = CHUNK) -> Iterator[list[T]]:
         yield batch
 
 
-def _messages(detail: Any) -> dict[str, list[str]]:
-    if isinstance(detail, dict):
-        return {
-            name: [str(m) for m in (msgs if isinstance(msgs, list) else [msgs])]
-            for name, msgs in detail.items()
-        }
-    return {
-        "non_field_errors": [str(m) for m in (detail if isinstance(detail, list) else [detail])]
-    }
-
-
 # --- Validation -----------------------------------------------------------------------------
 
 
 def _validate_shapes(
     raw_events: Sequence[object],
 ) -> tuple[list[dict[str, Any] | None], dict[int, dict[str, list[str]]]]:
-    """Field-level validation of each event on its own, with one serializer per type."""
-    validators = {kind: cls() for kind, cls in EVENT_SERIALIZERS.items()}
+    """Field-level validation of each event on its own."""
     valid: list[dict[str, Any] | None] = []
     errors: dict[int, dict[str, list[str]]] = {}
     for index, raw in enumerate(raw_events):
-        valid.append(None)
         if isinstance(raw, MalformedLine):
-            errors[index] = {"non_field_errors": [raw.message]}
-            continue
-        if not isinstance(raw, dict):
-            errors[index] = {"non_field_errors": ["An event is a JSON object."]}
-            continue
-        kind = raw.get("type")
-        if not isinstance(kind, str) or kind not in validators:
-            errors[index] = {"type": [f"Must be one of: {', '.join(EVENT_SERIALIZERS)}."]}
-            continue
-        try:
-            valid[index] = validators[kind].run_validation(raw)
-        except serializers.ValidationError as exc:
-            errors[index] = _messages(exc.detail)
+            cleaned, problems = None, {"non_field_errors": [raw.message]}
+        else:
+            cleaned, problems = check_event(raw)
+        valid.append(cleaned)
+        if problems:
+            errors[index] = problems
     return valid, errors
 
 
@@ -193,9 +172,7 @@ def validate(
     shaped = [(i, data) for i, data in enumerate(valid) if data is not None]
 
     items = _existing_item_ids({data["item"] for _, data in shaped})
-    others = {
-        data["user"] for _, data in shaped if data.get("user", sender.username) != sender.username
-    }
+    others = {data["user"] for _, data in shaped if data["user"] not in (None, sender.username)}
     may_send_for_others = bool(others) and sender.has_perm(INGEST_FOR_OTHERS)
     users = _users_by_name(others) if may_send_for_others else {}
 
@@ -204,7 +181,7 @@ def validate(
         problems: dict[str, list[str]] = {}
         if data["item"] not in items:
             problems["item"] = [f"No item with id {data['item']}."]
-        username = data.get("user", sender.username)
+        username = data["user"] or sender.username
         user_id: int | None = sender.pk
         if username != sender.username:
             if not may_send_for_others:

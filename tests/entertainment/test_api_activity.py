@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from decimal import Decimal
 
 import pytest
@@ -14,7 +15,12 @@ from tests.factories import ItemFactory, PlayFactory, RatingFactory, ReviewFacto
 @pytest.fixture(autouse=True)
 def _own_cache(settings):
     # Throttle counters live in the cache: keep them per test, not in the shared file cache.
-    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": f"api-tests-{uuid.uuid4()}",
+        }
+    }
 
 
 @pytest.fixture
