@@ -217,3 +217,26 @@ def encode(interactions: Iterable[Interaction], items: list[str] | None = None) 
         ordered=[is_ordered(histories[u]) for u in users],
         weights=[[r.weight for r in histories[u] if r.item in index] for u in users],
     )
+
+
+RECOMMENDATION_COLUMNS = ("user", "item", "rank", "score", "reason")
+
+
+@dataclass(frozen=True, slots=True)
+class Recommendation:
+    user: str
+    item: str
+    rank: int
+    score: float
+    reason: str
+
+
+def write_recommendations(path: Path | str, rows: Iterable[Recommendation]) -> int:
+    count = 0
+    with Path(path).open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(RECOMMENDATION_COLUMNS)
+        for row in rows:
+            writer.writerow([row.user, row.item, row.rank, f"{row.score:.6g}", row.reason])
+            count += 1
+    return count
