@@ -18,8 +18,11 @@
     liveBefore[tr.getAttribute("data-run-id")] = tr.getAttribute("data-live") === "true";
   });
 
-  function cell(text, className) {
+  function cell(text, className, tdClass) {
     var td = document.createElement("td");
+    if (tdClass) {
+      td.className = tdClass;
+    }
     if (className) {
       var span = document.createElement("span");
       span.className = className;
@@ -57,8 +60,8 @@
     tr.appendChild(progressCell(run));
     tr.appendChild(cell(run.stage));
     tr.appendChild(cell(run.trigger + (run.requested_by ? " (" + run.requested_by + ")" : "")));
-    tr.appendChild(cell(run.created));
-    tr.appendChild(cell(run.duration));
+    tr.appendChild(cell(run.created, "", "nowrap"));
+    tr.appendChild(cell(run.duration, "", "nowrap"));
     tr.appendChild(run.error ? cell(run.error, "error-text") : cell(run.model_version));
     return tr;
   }
