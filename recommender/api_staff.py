@@ -7,9 +7,11 @@ training returns its live run instead of starting a second one.
 from __future__ import annotations
 
 from django.db.models import QuerySet
+from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.filters import OrderingFilter
 from rest_framework.permissions import IsAdminUser
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -63,7 +65,7 @@ class TrainingRunViewSet(
     serializer_class = TrainingRunSerializer
     filterset_fields = ["kind", "status", "trigger"]
     ordering_fields = ["created_at", "id"]
-    search_fields: list[str] = []
+    filter_backends = [DjangoFilterBackend, OrderingFilter]
 
     def get_queryset(self) -> QuerySet[TrainingRun]:
         return TrainingRun.objects.select_related("requested_by")
@@ -98,7 +100,7 @@ class ModelVersionViewSet(viewsets.ReadOnlyModelViewSet):
     queryset = ModelVersion.objects.all()
     filterset_fields = ["kind", "status"]
     ordering_fields = ["created_at", "id", "main_metric_value"]
-    search_fields: list[str] = []
+    filter_backends = [DjangoFilterBackend, OrderingFilter]
 
     @extend_schema(
         summary="Make this version the active one of its kind (activate or roll back)",
