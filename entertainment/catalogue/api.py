@@ -20,16 +20,13 @@ from entertainment.api_errors import error_responses
 from .artwork import set_artwork
 from .models import Credit, Genre, Item, Kind
 from .serializers import (
+    SMALL_INT_MAX,
     ArtworkUploadSerializer,
     GenreSerializer,
     ItemDetailSerializer,
     ItemListSerializer,
     ItemWriteSerializer,
 )
-
-# Years a PositiveSmallIntegerField holds: a bound outside them is a client error, not a
-# database overflow.
-YEAR_MIN, YEAR_MAX = 0, 32767
 
 
 class IsStaffOrReadOnly(permissions.BasePermission):
@@ -47,10 +44,10 @@ class ItemFilter(django_filters.FilterSet):
         field_name="genres__slug", distinct=True, help_text="A genre's slug."
     )
     year_min = django_filters.NumberFilter(
-        field_name="year", lookup_expr="gte", min_value=YEAR_MIN, max_value=YEAR_MAX
+        field_name="year", lookup_expr="gte", min_value=0, max_value=SMALL_INT_MAX
     )
     year_max = django_filters.NumberFilter(
-        field_name="year", lookup_expr="lte", min_value=YEAR_MIN, max_value=YEAR_MAX
+        field_name="year", lookup_expr="lte", min_value=0, max_value=SMALL_INT_MAX
     )
 
     class Meta:

@@ -13,7 +13,8 @@ from rest_framework.request import Request
 from .artwork import validate_artwork
 from .models import Creator, Credit, ExternalId, Genre, Item, Kind, MusicType
 
-ROLES = [role.value for role in Credit.Role]
+SMALL_INT_MAX = 32767
+INT_MAX = 2**31 - 1
 
 
 def _absolute(request: Request | None, url: str) -> str:
@@ -175,6 +176,14 @@ class ItemWriteSerializer(serializers.ModelSerializer[Item]):
             "duration_seconds",
             "platforms",
         ]
+        # Bounds of the columns on every database (SQLite would store anything, PostgreSQL
+        # would fail with a server error).
+        extra_kwargs = {
+            "year": {"min_value": 0, "max_value": SMALL_INT_MAX},
+            "runtime_minutes": {"min_value": 0, "max_value": SMALL_INT_MAX},
+            "position": {"min_value": 0, "max_value": INT_MAX},
+            "duration_seconds": {"min_value": 0, "max_value": INT_MAX},
+        }
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         instance: Item | None = self.instance

@@ -1,0 +1,112 @@
+"""Token and session authentication for the API."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from entertainment.activity.models import Rating
+from tests.factories import ItemFactory, UserFactory
+
+PASSWORD = "correct horse battery staple"
+
+
+@pytest.fixture(autouse=True)
+def _own_cache(settings):
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": f"api-tests-{uuid.uuid4()}",
+        }
+    }
+
+
+def test_password_for_a_token_then_the_token_authenticates(anon_api, user):
+    response = anon_api.post(
+        "/api/auth/token/", {"username": user.username, "password": PASSWORD}, format="json"
+    )
+    assert response.status_code == 200
+    key = response.json()["token"]
+    assert Token.objects.get(user=user).key == key
+
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
+    item = ItemFactory()
+    assert client.post("/api/ratings/", {"item": item.pk, "value": "3.0"}).status_code == 201
+    assert Rating.objects.get().user == user
+    # Asking again gives the same token.
+    again = anon_api.post("/api/auth/token/", {"username": user.username, "password": PASSWORD})
+    assert again.json()["token"] == key
+
+
+def test_wrong_password_is_a_400_without_a_token(anon_api, user):
+    response = anon_api.post(
+        "/api/auth/token/", {"username": user.username, "password": "nope"}, format="json"
+    )
+    assert response.status_code == 400
+    assert "non_field_errors" in response.json()
+    assert not Token.objects.exists()
+
+
+def test_missing_fields_are_named(anon_api, db):
+    response = anon_api.post("/api/auth/token/", {}, format="json")
+    assert response.status_code == 400
+    assert set(response.json()) == {"username", "password"}
+
+
+def test_repeated_failures_lock_the_token_endpoint_too(anon_api, user, settings):
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        anon_api.post("/api/auth/token/", {"username": user.username, "password": "wrong"})
+    locked = anon_api.post("/api/auth/token/", {"username": user.username, "password": PASSWORD})
+    assert locked.status_code == 429
+    assert int(locked["Retry-After"]) > 0 and "detail" in locked.json()
+    assert not Token.objects.exists()
+
+
+def test_rotating_a_token_revokes_the_old_one(user):
+    old = Token.objects.create(user=user)
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {old.key}")
+    assert client.get("/api/me/token/").json()["token"] == old.key
+    rotated = client.post("/api/me/token/")
+    assert rotated.status_code == 201
+    new_key = rotated.json()["token"]
+    assert new_key != old.key
+    assert client.get("/api/ratings/").status_code == 401
+    client.credentials(HTTP_AUTHORIZATION=f"Token {new_key}")
+    assert client.get("/api/ratings/").status_code == 200
+
+
+def test_revoked_token_stops_working(user):
+    token = Token.objects.create(user=user)
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    assert client.delete("/api/me/token/").status_code == 204
+    assert client.get("/api/ratings/").status_code == 401
+
+
+def test_session_login_manages_the_token_and_needs_csrf_to_write(user):
+    client = APIClient(enforce_csrf_checks=True)
+    client.force_login(user)
+    assert client.get("/api/me/token/").json() == {"token": None, "created": None}
+    # A logged-in browser session cannot be ridden by another site: no CSRF token, no write.
+    assert client.post("/api/me/token/").status_code == 403
+    assert not Token.objects.exists()
+
+
+def test_a_made_up_token_is_a_401(db):
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION="Token not-a-real-token")
+    response = client.get("/api/items/")
+    assert response.status_code == 401 and "detail" in response.json()
+
+
+def test_imported_accounts_cannot_get_a_token(anon_api, db):
+    imported = UserFactory(imported_from="movielens", imported_id="17")
+    imported.set_unusable_password()
+    imported.save()
+    response = anon_api.post("/api/auth/token/", {"username": imported.username, "password": ""})
+    assert response.status_code == 400
