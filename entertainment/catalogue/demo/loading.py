@@ -391,4 +391,5 @@ def _backdate(inserted: QuerySet[Dated], when: dict[tuple[int, str], datetime]) 
     rows = list(inserted.only("pk", "user_id", "client_event_id"))
     for row in rows:
         row.created_at = row.updated_at = when[(row.user_id, row.client_event_id or "")]
-    inserted.model._default_manager.bulk_update(rows, ["created_at", "updated_at"], BATCH)
+    # Small batches: each is one UPDATE with a CASE over its rows.
+    inserted.model._default_manager.bulk_update(rows, ["created_at", "updated_at"], 100)
