@@ -11,10 +11,10 @@ import sys
 from collections.abc import Sequence
 
 from ml.artefacts import ArtefactError
-from ml.commands import CommandError, baseline, evaluate
+from ml.commands import CommandError, baseline, evaluate, sequence
 from ml.data import DataError
 
-COMMANDS = (baseline, evaluate)
+COMMANDS = (baseline, evaluate, sequence)
 
 
 def parser() -> argparse.ArgumentParser:
