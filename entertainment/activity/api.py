@@ -300,7 +300,11 @@ class BulkIngestView(APIView):
         request={
             "application/json": PolymorphicProxySerializer(
                 component_name="BulkEvent",
-                serializers=[RatingEventSerializer, PlayEventSerializer, ReviewEventSerializer],
+                serializers={
+                    "rating": RatingEventSerializer,
+                    "play": PlayEventSerializer,
+                    "review": ReviewEventSerializer,
+                },
                 resource_type_field_name="type",
                 many=True,
             ),
@@ -312,10 +316,13 @@ class BulkIngestView(APIView):
             400: OpenApiResponse(
                 IngestRejectedSerializer, description="Invalid events: nothing stored."
             ),
-            413: OpenApiResponse(OpenApiTypes.OBJECT, description="The body is too large."),
-            **error_responses(401, 403, 429),
+            **error_responses(401, 403, 413, 429),
         },
-        examples=[OpenApiExample("Three events", value=_EVENT_EXAMPLES, request_only=True)],
+        # One example per event type; each is shown as a batch of one.
+        examples=[
+            OpenApiExample(f"A {event['type']}", value=event, request_only=True)
+            for event in _EVENT_EXAMPLES
+        ],
     )
     def post(self, request: Request) -> Response:
         events = request.data

@@ -1,0 +1,126 @@
+"""The OpenAPI schema is valid and complete, and Swagger UI loads from our own static files."""
+
+from __future__ import annotations
+
+import re
+import uuid
+
+import pytest
+import yaml
+from django.core.management import call_command
+from django.test import Client
+
+BULK = "/api/events/bulk/"
+
+
+@pytest.fixture(autouse=True)
+def _own_cache(settings):
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": f"api-tests-{uuid.uuid4()}",
+        }
+    }
+
+
+@pytest.fixture(scope="module")
+def schema(django_db_blocker, tmp_path_factory) -> dict:
+    """Generated once, by the same command an operator runs, failing on any warning."""
+    path = tmp_path_factory.mktemp("schema") / "openapi.yaml"
+    with django_db_blocker.unblock():
+        call_command("spectacular", "--validate", "--fail-on-warn", "--file", str(path))
+    return yaml.safe_load(path.read_text())
+
+
+def test_schema_is_valid_openapi_3(schema):
+    assert schema["openapi"].startswith("3.")
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/items/",
+        "/api/items/{id}/",
+        "/api/items/{id}/artwork/",
+        "/api/genres/",
+        "/api/ratings/",
+        "/api/ratings/{id}/",
+        "/api/plays/",
+        "/api/plays/{id}/",
+        "/api/reviews/",
+        "/api/reviews/{id}/",
+        BULK,
+        "/api/auth/token/",
+        "/api/me/token/",
+    ],
+)
+def test_every_endpoint_is_described(schema, path):
+    assert path in schema["paths"]
+
+
+def test_bulk_endpoint_documents_its_formats_and_answers(schema):
+    post = schema["paths"][BULK]["post"]
+    assert set(post["requestBody"]["content"]) == {
+        "application/json",
+        "application/jsonl",
+        "application/x-ndjson",
+    }
+    array = post["requestBody"]["content"]["application/json"]["schema"]
+    assert array["type"] == "array"
+    assert set(post["responses"]) >= {"200", "400", "401", "413", "429"}
+    assert post["responses"]["400"]["content"]["application/json"]["schema"]["$ref"].endswith(
+        "/IngestRejected"
+    )
+    one_of = schema["components"]["schemas"][array["items"]["$ref"].rsplit("/", 1)[1]]
+    assert one_of["discriminator"]["propertyName"] == "type"
+    assert set(one_of["discriminator"]["mapping"]) == {"rating", "play", "review"}
+    assert len(one_of["oneOf"]) == 3
+
+
+def test_paused_history_answer_is_documented(schema):
+    responses = schema["paths"]["/api/ratings/"]["post"]["responses"]
+    assert set(responses) >= {"200", "201", "202", "400", "401"}
+    assert responses["202"]["content"]["application/json"]["schema"]["$ref"].endswith(
+        "/NotRecorded"
+    )
+
+
+def test_item_writes_document_staff_errors(schema):
+    assert set(schema["paths"]["/api/items/"]["post"]["responses"]) >= {"201", "400", "401", "403"}
+
+
+def test_schema_endpoint_serves_it(client, db):
+    response = client.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json")
+    assert response.status_code == 200
+    assert BULK in response.json()["paths"]
+
+
+def test_swagger_ui_assets_are_served_locally(settings, db):
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+    settings.WHITENOISE_USE_FINDERS = True
+    client = Client()  # a new client builds its middleware, whitenoise included, afresh
+
+    page = client.get("/api/docs/")
+    assert page.status_code == 200
+    html = page.content.decode()
+    # Every script is a file (the site's CSP forbids inline scripts).
+    scripts = re.findall(r"<script([^>]*)>", html)
+    assert scripts and all("src=" in attributes for attributes in scripts)
+
+    urls = re.findall(r'(?:src|href)="([^"]+)"', html)
+    assets = [url for url in urls if not url.startswith("/api/docs/")]
+    assert len(assets) >= 3
+    for url in assets:
+        assert url.startswith("/static/drf_spectacular_sidecar/"), url
+        response = client.get(url)
+        assert response.status_code == 200, url
+        assert b"".join(response.streaming_content), url
+
+    init_script = next(url for url in urls if url.startswith("/api/docs/"))
+    script = client.get(init_script.replace("&amp;", "&"))
+    assert script.status_code == 200
+    assert script["Content-Type"].startswith("application/javascript")
+    assert "/api/schema/" in script.content.decode()
