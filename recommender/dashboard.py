@@ -269,9 +269,11 @@ def training_data_counts() -> list[GroupCount] | None:
 
 def people_with_recommendations() -> list[GroupCount]:
     """How many people have stored lists, per catalogue kind."""
+    # Every stored list has exactly one first entry: cheaper than counting distinct people.
     per_kind = dict(
-        Recommendation.objects.values_list("kind")
-        .annotate(n=Count("user", distinct=True))
+        Recommendation.objects.filter(rank=1)
+        .values_list("kind")
+        .annotate(n=Count("pk"))
         .values_list("kind", "n")
     )
     return [GroupCount(label, at_least_k(per_kind.get(kind, 0))) for kind, label in Kind.choices]

@@ -132,6 +132,27 @@ def test_the_page_shows_runs_and_versions(staff_client):
     assert reverse("staff:activate", args=[active.pk]) not in html
 
 
+def test_the_page_has_no_inline_script_or_style(staff_client):
+    """The Content-Security-Policy would block them: behaviour lives in static files."""
+    registry.activate(ModelVersionFactory())
+    TrainingRunFactory(status=TrainingRun.Status.RUNNING, progress=30)
+    html = staff_client.get(DASHBOARD).content.decode()
+    assert " style=" not in html and "<style" not in html
+    scripts = re.findall(r"<script([^>]*)>(.*?)</script>", html, re.S)
+    for attributes, body in scripts:
+        assert "src=" in attributes or 'type="application/json"' in attributes, attributes
+        assert "src=" not in attributes or not body.strip()
+    assert any("recommender/dashboard.js" in attributes for attributes, _ in scripts)
+    assert any("chart.umd.min.js" in attributes for attributes, _ in scripts)
+
+
+def test_posts_without_a_csrf_token_are_refused(staff, enqueued):
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(staff)
+    assert client.post(TRAIN, {"kind": "sequence"}).status_code == 403
+    assert not TrainingRun.objects.exists()
+
+
 def test_the_page_links_to_the_admin_and_the_admin_back(staff_client, staff):
     assert reverse("admin:index") in staff_client.get(DASHBOARD).content.decode()
     staff.is_superuser = True
@@ -351,16 +372,17 @@ def test_counts_of_small_groups_are_hidden(staff_client, settings):
     settings.PRIVACY_MIN_GROUP_SIZE = 5
     SnapshotFactory(counts={"interactions": 40, "reviews": 6, "artwork": 3, "people": 4})
     items = ItemFactory.create_batch(2)
-    for rank, person in enumerate(UserFactory.create_batch(3)):
-        Recommendation.objects.create(
-            user=person,
-            kind="film",
-            item=items[0],
-            rank=rank,
-            score=1.0,
-            reason="r",
-            model_version="m",
-        )
+    for person in UserFactory.create_batch(3):
+        for rank, item in enumerate(items, start=1):
+            Recommendation.objects.create(
+                user=person,
+                kind="film",
+                item=item,
+                rank=rank,
+                score=1.0,
+                reason="r",
+                model_version="m",
+            )
     ModelVersionFactory(kind="sequence", metrics={"ndcg@10": 0.2, "users": 3.0})
 
     counts = {c.label: c.value for c in dashboard.training_data_counts() or []}
@@ -381,11 +403,18 @@ def test_counts_of_small_groups_are_hidden(staff_client, settings):
 def test_counts_of_big_enough_groups_are_shown(settings):
     settings.PRIVACY_MIN_GROUP_SIZE = 3
     SnapshotFactory(counts={"interactions": 40, "reviews": 6, "artwork": 3, "people": 4})
-    item = ItemFactory()
+    items = ItemFactory.create_batch(4)
     for person in UserFactory.create_batch(3):
-        Recommendation.objects.create(
-            user=person, kind="film", item=item, rank=1, score=1.0, reason="r", model_version="m"
-        )
+        for rank, item in enumerate(items, start=1):  # people are counted, not list entries
+            Recommendation.objects.create(
+                user=person,
+                kind="film",
+                item=item,
+                rank=rank,
+                score=1,
+                reason="r",
+                model_version="m",
+            )
     counts = {c.label: c.value for c in dashboard.training_data_counts() or []}
     assert counts["People who allow training"] == 4
     assert counts["Ratings and plays"] == 40
