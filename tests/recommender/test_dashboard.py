@@ -157,9 +157,15 @@ def test_the_page_links_to_the_admin_and_the_admin_back(staff_client, staff):
     assert reverse("admin:index") in staff_client.get(DASHBOARD).content.decode()
     staff.is_superuser = True
     staff.save()
-    admin_page = staff_client.get(reverse("admin:recommender_trainingrun_changelist"))
-    assert admin_page.status_code == 200
-    assert DASHBOARD in admin_page.content.decode()
+    TrainingRunFactory()
+    ModelVersionFactory()
+    SnapshotFactory()
+    for model in ("trainingrun", "modelversion", "snapshot"):
+        admin_page = staff_client.get(reverse(f"admin:recommender_{model}_changelist"))
+        assert admin_page.status_code == 200
+        assert DASHBOARD in admin_page.content.decode()
+        # Read-only: workers and the registry write these rows, not hand edits.
+        assert reverse(f"admin:recommender_{model}_add") not in admin_page.content.decode()
 
 
 # --- Train now --------------------------------------------------------------------------------
