@@ -98,7 +98,14 @@
     statusLine.appendChild(reload);
   }
 
+  var lastBody = null;
+
   function render(data) {
+    var body = JSON.stringify(data.runs);
+    if (body === lastBody) {
+      return; // unchanged: leave the rows alone, so a text selection survives the poll
+    }
+    lastBody = body;
     var fresh = document.createDocumentFragment();
     data.runs.forEach(function (run) {
       fresh.appendChild(runRow(run));
@@ -115,6 +122,7 @@
 
   var progressUrl = root.getAttribute("data-progress-url");
   var timer = null;
+  var failing = false;
 
   function poll() {
     timer = null;
@@ -125,8 +133,15 @@
         }
         return response.json();
       })
-      .then(render)
+      .then(function (data) {
+        if (failing) {
+          failing = false;
+          statusLine.textContent = "Live progress resumed.";
+        }
+        render(data);
+      })
       .catch(function () {
+        failing = true;
         statusLine.textContent = "Live progress is unavailable; retrying.";
       })
       .then(schedule);
