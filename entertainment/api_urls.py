@@ -4,6 +4,15 @@ from django.urls import include, path
 from rest_framework.routers import DefaultRouter
 
 from entertainment.accounts.api import MyTokenView, ObtainTokenView
+from entertainment.accounts.privacy_api import (
+    EraseView,
+    MyErasuresView,
+    MyExportDownloadView,
+    MyExportsView,
+    MyExportView,
+    MyPrivacyView,
+    MySettingChangesView,
+)
 from entertainment.activity.api import BulkIngestView, PlayViewSet, RatingViewSet, ReviewViewSet
 from entertainment.catalogue.api import GenreViewSet, ItemViewSet
 from recommender.api_staff import ModelVersionViewSet, TrainingRunViewSet
@@ -22,6 +31,15 @@ urlpatterns = [
     path("events/bulk/", BulkIngestView.as_view(), name="events-bulk"),
     path("auth/token/", ObtainTokenView.as_view(), name="auth-token"),
     path("me/token/", MyTokenView.as_view(), name="my-token"),
+    path("me/privacy/", MyPrivacyView.as_view(), name="my-privacy"),
+    path("me/privacy/changes/", MySettingChangesView.as_view(), name="my-privacy-changes"),
+    path("me/exports/", MyExportsView.as_view(), name="my-exports"),
+    path("me/exports/<int:pk>/", MyExportView.as_view(), name="my-export"),
+    path(
+        "me/exports/<int:pk>/download/", MyExportDownloadView.as_view(), name="my-export-download"
+    ),
+    path("me/erasures/", MyErasuresView.as_view(), name="my-erasures"),
+    path("me/erase/", EraseView.as_view(), name="my-erase"),
     path("", include("recommender.api_urls")),
     path("", include(router.urls)),
 ]

@@ -8,7 +8,8 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.http import HttpRequest
 
-from .models import PrivacySettings, SettingChange, User
+from .audit import AuditedPersonalDataAdmin
+from .models import DataExport, PersonalDataAccess, PrivacySettings, SettingChange, User
 
 
 @admin.register(User)
@@ -60,3 +61,58 @@ class SettingChangeAdmin(ReadOnlyAdmin):
     search_fields = ["user__username", "setting"]
     raw_id_fields = ["user"]
     date_hierarchy = "changed_at"
+
+
+@admin.register(DataExport)
+class DataExportAdmin(AuditedPersonalDataAdmin):
+    """A person's exports (not their contents: the archive is handed only to its owner)."""
+
+    list_display = ["user", "status", "progress", "created_at", "finished_at", "expires_at"]
+    list_filter = ["status"]
+    list_select_related = ["user"]
+    search_fields = ["user__username"]
+    fields = ["user", "status", "progress", "error", "created_at", "finished_at", "expires_at"]
+    readonly_fields = [
+        "user",
+        "status",
+        "progress",
+        "error",
+        "created_at",
+        "finished_at",
+        "expires_at",
+    ]
+    show_full_result_count = False
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(PersonalDataAccess)
+class PersonalDataAccessAdmin(admin.ModelAdmin):
+    """Who looked at whose data: for superusers only, and nobody may alter the record."""
+
+    list_display = ["at", "staff", "subject", "what"]
+    list_select_related = ["staff", "subject"]
+    search_fields = ["staff__username", "subject__username", "what"]
+    date_hierarchy = "at"
+    fields = ["at", "staff", "subject", "what"]
+    readonly_fields = ["at", "staff", "subject", "what"]
+    show_full_result_count = False
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return bool(request.user.is_active and request.user.is_superuser)
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return self.has_module_permission(request)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

@@ -7,41 +7,21 @@ it (the counts per item on the catalogue screens are aggregates and stay visible
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.contrib import admin
-from django.http import HttpRequest
+
+from entertainment.accounts.audit import AuditedPersonalDataAdmin
 
 from .models import Play, Rating, Review
 
-PERSONAL_DATA = "accounts.view_personal_data"
 
+class PersonalDataAdmin(AuditedPersonalDataAdmin):
+    """The permission checks and the audit log of each look come from AuditedPersonalDataAdmin."""
 
-class PersonalDataAdmin(admin.ModelAdmin):
     raw_id_fields = ["user", "item"]
     list_select_related = ["user", "item"]
     search_fields = ["user__username", "item__title", "client_event_id"]
     show_full_result_count = False
     list_per_page = 100
-
-    @staticmethod
-    def _may_see_personal_data(request: HttpRequest) -> bool:
-        return bool(request.user.is_active and request.user.has_perm(PERSONAL_DATA))
-
-    def has_module_permission(self, request: HttpRequest) -> bool:
-        return self._may_see_personal_data(request) and super().has_module_permission(request)
-
-    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return self._may_see_personal_data(request) and super().has_view_permission(request, obj)
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return self._may_see_personal_data(request) and super().has_add_permission(request)
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return self._may_see_personal_data(request) and super().has_change_permission(request, obj)
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return self._may_see_personal_data(request) and super().has_delete_permission(request, obj)
 
 
 @admin.register(Rating)

@@ -29,6 +29,12 @@ from .models import Play, Rating, Review
 HISTORY_PAGE_SIZE = 25
 PAUSED_MESSAGE = "Your history is paused, so nothing was stored. Resume it to record again."
 HISTORY_TYPES = {"rating": Rating, "play": Play, "review": Review}
+# request.session["session_plays"]: ids of the items played in this browser session while the
+# person's history was paused (nothing is stored then), oldest first, the last
+# SESSION_PLAYS_KEPT only. It lives and dies with the session; the recommender reads it to
+# suggest "up next" during a paused session.
+SESSION_PLAYS = "session_plays"
+SESSION_PLAYS_KEPT = 50
 
 
 def _signed_in(request: HttpRequest) -> User | None:
@@ -72,6 +78,9 @@ def play(request: HttpRequest, pk: int) -> HttpResponse:
         seconds_played=form.cleaned_data["seconds_played"] or 0,
         completed=form.cleaned_data["completed"],
     )
+    if not result.stored:
+        played = [*request.session.get(SESSION_PLAYS, []), item.pk]
+        request.session[SESSION_PLAYS] = played[-SESSION_PLAYS_KEPT:]
     return _done(request, item, result.stored, "Play recorded.")
 
 
