@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from rest_framework.test import APIClient
@@ -12,7 +13,7 @@ from entertainment.activity.models import Play, Rating, Review
 from entertainment.catalogue.models import Item
 from tests.factories import ItemFactory, PlayFactory, RatingFactory, ReviewFactory
 
-ENDPOINTS = {
+ENDPOINTS: dict[str, tuple[Any, dict[str, Any]]] = {
     "ratings": (RatingFactory, {"value": "1.0"}),
     "plays": (PlayFactory, {"seconds_played": 1}),
     "reviews": (ReviewFactory, {"text": "Overwritten"}),
