@@ -1,9 +1,10 @@
 """Bulk ingestion: up to BULK_INGEST_MAX_EVENTS rating, play and review events in one request.
 
 The batch is validated as a whole: one invalid event and nothing is stored. A valid batch is
-stored in one transaction with a fixed number of queries whatever its size (items, people,
-privacy settings and already-used event ids are read in bulk; rows are written with
-bulk_create/bulk_update), under the same rules as `recording.py`:
+stored in one transaction with a number of queries that grows with the batch's size only in
+steps of hundreds of events, never per event or per person (items, people, privacy settings
+and already-used event ids are read in chunks; rows are written with bulk_create and
+bulk_update). Events are checked by `events.py`. The rules are those of `recording.py`:
 
 - nothing is stored for a person whose history is paused (counted as skipped_paused);
 - an event whose client_event_id the person already used, in the database or earlier in the
@@ -27,6 +28,7 @@ from typing import Any, TypeVar
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from entertainment.accounts.models import PrivacySettings, User
@@ -225,21 +227,38 @@ def _paused_user_ids(user_ids: set[int]) -> set[int]:
     return paused
 
 
+def _per_person(pairs: Iterable[tuple[int, Any]], field_name: str) -> Iterator[Q]:
+    """Conditions matching (person, value) pairs, about CHUNK values each.
+
+    One query per chunk whether the batch is one person's or a service's for thousands of
+    people; each person's values stay an indexable `IN` list.
+    """
+    by_user: dict[int, set[Any]] = {}
+    for user_id, value in pairs:
+        by_user.setdefault(user_id, set()).add(value)
+    condition, size = Q(), 0
+    for user_id, values in by_user.items():
+        for part in _chunks(sorted(values)):
+            if size and size + len(part) > CHUNK:
+                yield condition
+                condition, size = Q(), 0
+            condition |= Q(user_id=user_id, **{f"{field_name}__in": part})
+            size += len(part) + 1
+    if size:
+        yield condition
+
+
 def _stored_keys(kind: str, events: list[_Event]) -> set[EventKey]:
-    model = MODELS[kind]
-    by_user: dict[int, set[str]] = {}
-    for event in events:
-        by_user.setdefault(event.user_id, set()).add(event.client_event_id)
     keys: set[EventKey] = set()
-    for user_id, ids in by_user.items():
-        for chunk in _chunks(sorted(ids)):
-            keys.update(
-                (kind, user_id, ceid)
-                for ceid in model._default_manager.filter(
-                    user_id=user_id, client_event_id__in=chunk
-                ).values_list("client_event_id", flat=True)
-                if ceid is not None
-            )
+    pairs = ((event.user_id, event.client_event_id) for event in events)
+    for condition in _per_person(pairs, "client_event_id"):
+        keys.update(
+            (kind, user_id, ceid)
+            for user_id, ceid in MODELS[kind]
+            ._default_manager.filter(condition)
+            .values_list("user_id", "client_event_id")
+            if ceid is not None
+        )
     return keys
 
 
@@ -247,16 +266,11 @@ def _rows_by_user_item(
     model: type[Rating] | type[Review], events: list[_Event]
 ) -> dict[tuple[int, int], Any]:
     """The stored rows these events update, locked until the transaction ends."""
-    by_user: dict[int, set[int]] = {}
-    for event in events:
-        by_user.setdefault(event.user_id, set()).add(event.item_id)
     rows: dict[tuple[int, int], Any] = {}
-    for user_id, item_ids in by_user.items():
-        for chunk in _chunks(sorted(item_ids)):
-            for row in model._default_manager.select_for_update().filter(
-                user_id=user_id, item_id__in=chunk
-            ):
-                rows[(row.user_id, row.item_id)] = row
+    pairs = ((event.user_id, event.item_id) for event in events)
+    for condition in _per_person(pairs, "item_id"):
+        for row in model._default_manager.select_for_update().filter(condition):
+            rows[(row.user_id, row.item_id)] = row
     return rows
 
 

@@ -375,3 +375,30 @@ def test_the_same_batch_sent_twice_at_once_is_stored_once(user, items):
     assert Rating.objects.filter(user=user).count() == 3
     assert sorted(result["stored"] for result in results) == [0, 303]
     assert sorted(result["duplicates"] for result in results) == [0, 303]
+
+
+def test_query_count_does_not_grow_with_the_number_of_people(
+    service, items, django_assert_max_num_queries
+):
+    people = UserFactory.create_batch(40)
+
+    def batch(persons, prefix):
+        return [
+            event
+            for n, person in enumerate(persons)
+            for event in (
+                play(f"{prefix}p{n}", items[0], user=person.username),
+                rating(f"{prefix}r{n}", items[n % 3], user=person.username),
+                review(f"{prefix}v{n}", items[n % 3], user=person.username),
+            )
+        ]
+
+    RatingFactory(user=people[-1], item=items[(len(people) - 1) % 3], value=Decimal("1.0"))
+    with django_assert_max_num_queries(40) as few:
+        assert service.post(URL, batch(people[:2], "a"), format="json").json()["stored"] == 6
+    with django_assert_max_num_queries(len(few.captured_queries) + 4):
+        result = service.post(URL, batch(people, "b"), format="json").json()
+    assert result["stored"] == 120
+    assert Rating.objects.get(user=people[-1], item=items[(len(people) - 1) % 3]).value == Decimal(
+        "4.0"
+    )
