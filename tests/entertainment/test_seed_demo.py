@@ -7,6 +7,7 @@ import io
 import itertools
 import re
 from decimal import Decimal
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -111,6 +112,26 @@ def test_another_world_is_only_loaded_in_place_of_the_first():
     seed("--seed", "2", "--replace")
     values = ExternalId.objects.filter(source="demo").values_list("value", flat=True)
     assert {v.split(":")[0] for v in values} == {"s2-p8-i3"}
+
+
+@pytest.mark.django_db
+def test_a_failed_replace_keeps_the_loaded_world_and_leaves_no_files(settings):
+    seed("--seed", "1")
+    before = digest()
+    taken = build_world(2, 8, 3).people[0].username
+    UserFactory(username=taken)
+    with pytest.raises(CommandError, match=taken):
+        seed("--seed", "2", "--replace")
+    assert digest() == before
+    media = Path(settings.MEDIA_ROOT)
+    stored = {str(p.relative_to(media)) for p in media.rglob("*") if p.is_file()}
+    named = {
+        name
+        for pair in Item.objects.values_list("artwork", "artwork_thumbnail")
+        for name in pair
+        if name
+    }
+    assert stored == named
 
 
 @pytest.mark.django_db

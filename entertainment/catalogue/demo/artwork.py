@@ -294,6 +294,6 @@ def render_png(
     """The cover as PNG bytes: the same arguments give the same bytes."""
     buffer = io.BytesIO()
     Image.fromarray(render_canvas(kind, genres, key, seed, size), "RGB").save(
-        buffer, format="PNG", compress_level=6
+        buffer, format="PNG", compress_level=1
     )
     return buffer.getvalue()

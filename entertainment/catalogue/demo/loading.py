@@ -18,7 +18,6 @@ from typing import TypeVar
 
 from django.contrib.auth.hashers import make_password
 from django.core.files.base import ContentFile
-from django.core.files.storage import Storage
 from django.db import transaction
 from django.db.models import Model, QuerySet
 from django.utils import timezone
@@ -52,6 +51,8 @@ class LoadReport:
     reviews: int = 0
     accounts_created: list[str] = field(default_factory=list)
     accounts_kept: list[str] = field(default_factory=list)
+    removed_items: int = 0
+    removed_people: int = 0
 
 
 Progress = Callable[[str], None]
@@ -67,62 +68,67 @@ def loaded_signatures() -> set[str]:
     return {value.split(":", 1)[0] for value in values.iterator()}
 
 
-def remove_demo_world(storage: Storage) -> tuple[int, int]:
-    """Delete every demo item (with its artwork files) and demo person; say how many."""
+def _remove_rows() -> tuple[int, int, set[str]]:
+    """Delete every demo item and demo person; the counts and the items' artwork files."""
     item_ids = ExternalId.objects.filter(source=SOURCE).values_list("item_id", flat=True)
     items = Item.objects.filter(pk__in=list(item_ids))
     files = {
         name for pair in items.values_list("artwork", "artwork_thumbnail") for name in pair if name
     }
     people = User.objects.filter(imported_from=SOURCE)
-    with transaction.atomic():
-        counts = items.count(), people.count()
-        items.delete()
-        people.delete()
-    # Files go once the rows are gone for good.
-    for name in sorted(files):
-        storage.delete(name)
-    return counts
+    n_items, n_people = items.count(), people.count()
+    items.delete()
+    people.delete()
+    return n_items, n_people, files
 
 
 def load_world(
     world: DemoWorld,
     *,
     accounts: bool,
+    replace: bool = False,
     progress: Progress = lambda message: None,
 ) -> LoadReport:
     """Insert what is missing of `world`; with `accounts`, the `demo` and `staff` log-ins too.
 
-    Raises WorldConflict when another demo world is loaded or a username is taken.
+    With `replace`, the loaded demo world is deleted first, in the same transaction: a load that
+    fails leaves the old world in place. Raises WorldConflict when another demo world is loaded
+    (and not replaced) or a username is taken.
     """
-    others = loaded_signatures() - {world.signature}
-    if others:
-        raise WorldConflict(
-            f"The database holds another demo world ({', '.join(sorted(others))}); "
-            "use --replace to swap it for this one."
-        )
     storage = Item._meta.get_field("artwork").storage
     written: list[str] = []
     try:
         with transaction.atomic():
-            return _load(world, accounts, storage, written, progress)
+            report = LoadReport()
+            old_files: set[str] = set()
+            if replace:
+                report.removed_items, report.removed_people, old_files = _remove_rows()
+            others = loaded_signatures() - {world.signature}
+            if others:
+                raise WorldConflict(
+                    f"The database holds another demo world ({', '.join(sorted(others))}); "
+                    "use --replace to swap it for this one."
+                )
+            _load(world, accounts, report, written, progress)
     except BaseException:
         # The rows are rolled back; take the files written for them too.
         for name in written:
             storage.delete(name)
         raise
+    # The old world's files go once its rows are gone for good.
+    for name in sorted(old_files):
+        storage.delete(name)
+    return report
 
 
 def _load(
-    world: DemoWorld, accounts: bool, storage: Storage, written: list[str], progress: Progress
-) -> LoadReport:
-    report = LoadReport()
+    world: DemoWorld, accounts: bool, report: LoadReport, written: list[str], progress: Progress
+) -> None:
     genres = _genres(world)
     items = _items(world, genres, written, report, progress)
     people = _people(world, accounts, report)
     progress(f"{report.people} people; writing their history")
     _history(world, people, items, report)
-    return report
 
 
 def _genres(world: DemoWorld) -> dict[tuple[str, str], int]:

@@ -11,7 +11,6 @@ from django.core.management.base import BaseCommand, CommandError
 
 from entertainment.catalogue.demo import loading
 from entertainment.catalogue.demo.world import build_world
-from entertainment.catalogue.models import Item
 
 
 def _count(minimum: int) -> Any:
@@ -66,10 +65,6 @@ class Command(BaseCommand):
                 f"A demo world is already loaded ({', '.join(sorted(loaded))}); nothing to do."
             )
             return
-        storage = Item._meta.get_field("artwork").storage
-        if options["replace"] and loaded:
-            items, people = loading.remove_demo_world(storage)
-            self.stdout.write(f"Removed the demo world: {items} items, {people} people.")
 
         started = time.perf_counter()
         world = build_world(options["seed"], options["people"], options["items_per_kind"])
@@ -78,12 +73,18 @@ class Command(BaseCommand):
             report = loading.load_world(
                 world,
                 accounts=accounts,
+                replace=options["replace"],
                 progress=(lambda m: self.stdout.write(f"  {m}")) if verbose else (lambda m: None),
             )
         except loading.WorldConflict as exc:
             raise CommandError(str(exc)) from None
         seconds = time.perf_counter() - started
 
+        if report.removed_items or report.removed_people:
+            self.stdout.write(
+                f"Replaced the demo world that was loaded ({report.removed_items} items, "
+                f"{report.removed_people} people)."
+            )
         self.stdout.write(
             self.style.SUCCESS(
                 f"Demo world {world.signature}: added {report.items} items, {report.people} "
