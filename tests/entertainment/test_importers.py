@@ -375,3 +375,16 @@ def test_steam_malformed_line_aborts(tmp_path, line, message):
     path.write_text(STEAM + line + "\n")
     assert message in error_of("import_steam", path)
     assert all(n == 0 for n in table_counts().values())
+
+
+def test_movielens_ratings_may_name_films_imported_before(latest, tmp_path):
+    run("import_movielens", latest)
+    more = write(
+        tmp_path / "more",
+        {
+            "movies.csv": "movieId,title,genres\n",
+            "ratings.csv": "userId,movieId,rating,timestamp\n9,2,4.5,1000000000\n",
+        },
+    )
+    run("import_movielens", more)
+    assert Rating.objects.get(user__imported_id="latest:9").item.title == "The American President"

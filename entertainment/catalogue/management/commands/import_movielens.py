@@ -140,11 +140,7 @@ def check_films_known(path: Path, release: Release) -> None:
     missing = [r for r in release.ratings if r.movie not in release.films]
     if not missing:
         return
-    known = set(
-        ExternalId.objects.filter(
-            source=SOURCE, value__in={r.movie for r in missing[:500]}
-        ).values_list("value", flat=True)
-    )
+    known = set(ExternalId.objects.filter(source=SOURCE).values_list("value", flat=True))
     for r in missing:
         if r.movie not in known:
             raise LineError(
