@@ -33,10 +33,11 @@ from rest_framework.views import APIView
 
 from entertainment.accounts.models import User
 from entertainment.api_errors import error_responses
+from entertainment.parsers import BoundedJSONParser
 
 from .ingest import IngestRejected, ingest
 from .models import Play, Rating, Review
-from .parsers import BoundedJSONParser, JSONLinesParser, NDJSONParser, ParsedLines
+from .parsers import JSONLinesParser, NDJSONParser, ParsedLines
 from .recording import Recorded, record_play, record_rating, record_review, update_play
 from .serializers import (
     NOT_RECORDED_BODY,

@@ -1,28 +1,20 @@
-"""Request parsers for bulk ingestion: a JSON array, or JSON Lines (one event per line).
+"""JSON Lines request parsers for bulk ingestion (a JSON array uses the API's JSON parser).
 
-Both read at most DATA_UPLOAD_MAX_MEMORY_SIZE bytes (Django enforces that limit for forms
-only, and DRF reads the raw stream). A JSON Lines body with broken lines still parses: each
-broken line becomes a `MalformedLine` in its place, so the ingestion reports every bad line
-at once, by line number, alongside the other per-event errors.
+They read at most DATA_UPLOAD_MAX_MEMORY_SIZE bytes, like entertainment.parsers. A body with
+broken lines still parses: each broken line becomes a `MalformedLine` in its place, so the
+ingestion reports every bad line at once, by line number, alongside the other per-event
+errors.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import IO, Any
 
-from django.conf import settings
-from rest_framework import status
-from rest_framework.exceptions import APIException, ParseError
 from rest_framework.parsers import BaseParser
 
-
-class RequestTooLarge(APIException):
-    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
-    default_detail = "The request body is too large."
-    default_code = "request_too_large"
+from entertainment.parsers import loads, read_text
 
 
 @dataclass(frozen=True)
@@ -40,39 +32,6 @@ class ParsedLines(list[Any]):
         self.lines = lines
 
 
-def _reject_constant(name: str) -> float:
-    raise ValueError(f"{name} is not allowed in JSON")
-
-
-def _read_text(stream: IO[bytes] | None) -> str:
-    limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
-    body = stream.read(limit + 1) if stream is not None else b""
-    if len(body) > limit:
-        raise RequestTooLarge(f"The request body is larger than {limit} bytes.")
-    try:
-        return body.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise ParseError(f"The body is not UTF-8: {exc}") from None
-
-
-class BoundedJSONParser(BaseParser):
-    """A JSON body of limited size; NaN and Infinity are refused as in strict JSON."""
-
-    media_type = "application/json"
-
-    def parse(
-        self,
-        stream: IO[bytes] | None,
-        media_type: str | None = None,
-        parser_context: Mapping[str, Any] | None = None,
-    ) -> Any:
-        text = _read_text(stream)
-        try:
-            return json.loads(text, parse_constant=_reject_constant)
-        except ValueError as exc:
-            raise ParseError(f"JSON parse error: {exc}") from None
-
-
 class JSONLinesParser(BaseParser):
     """JSON Lines (https://jsonlines.org): one JSON value per line; blank lines are skipped."""
 
@@ -87,11 +46,11 @@ class JSONLinesParser(BaseParser):
     ) -> ParsedLines:
         events: list[Any] = []
         lines: list[int] = []
-        for number, line in enumerate(_read_text(stream).splitlines(), start=1):
+        for number, line in enumerate(read_text(stream).splitlines(), start=1):
             if not line.strip():
                 continue
             try:
-                events.append(json.loads(line, parse_constant=_reject_constant))
+                events.append(loads(line))
             except ValueError as exc:
                 events.append(MalformedLine(f"Line {number} is not valid JSON: {exc}"))
             lines.append(number)

@@ -226,3 +226,18 @@ def test_page_size_is_capped(api, user, settings):
     assert len(body["results"]) == 2 and body["next"]
     huge = api.get("/api/plays/?page_size=1000000000").json()
     assert len(huge["results"]) == 3
+
+
+def test_deeply_nested_json_is_a_400(api, user):
+    body = "[" * 100_000 + "]" * 100_000
+    response = api.post("/api/ratings/", body, content_type="application/json")
+    assert response.status_code == 400
+    assert "nested too deeply" in response.json()["detail"]
+
+
+def test_an_oversized_json_body_is_a_413(api, user, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1_000
+    body = '{"item": 1, "value": "4.0", "padding": "' + "x" * 2_000 + '"}'
+    response = api.post("/api/ratings/", body, content_type="application/json")
+    assert response.status_code == 413
+    assert not Rating.objects.exists()

@@ -323,6 +323,7 @@ def test_no_signal_when_nothing_is_stored(api, user, items, django_capture_on_co
         ("[NaN]", "application/json"),
         ("[1e999999]", "application/json"),
         ("\xff\xfe", "application/jsonl"),
+        ("[" * 50_000 + "]" * 50_000, "application/json"),
         ("<xml/>", "application/xml"),
     ],
 )

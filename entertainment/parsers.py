@@ -1,0 +1,61 @@
+"""The API's JSON parser: bounded in size, strict, and never a server error on bad input.
+
+DRF's own JSONParser reads the whole stream whatever its size (Django's upload limit only
+guards form bodies) and lets a deeply nested document's RecursionError become a 500.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import IO, Any
+
+from django.conf import settings
+from rest_framework import status
+from rest_framework.exceptions import APIException, ParseError
+from rest_framework.parsers import BaseParser
+
+
+class RequestTooLarge(APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_detail = "The request body is too large."
+    default_code = "request_too_large"
+
+
+def _reject_constant(name: str) -> float:
+    raise ValueError(f"{name} is not allowed in JSON")
+
+
+def loads(text: str) -> Any:
+    """Strict JSON (no NaN or Infinity); ValueError for anything that is not."""
+    try:
+        return json.loads(text, parse_constant=_reject_constant)
+    except RecursionError:
+        raise ValueError("nested too deeply") from None
+
+
+def read_text(stream: IO[bytes] | None) -> str:
+    """The body as text, at most DATA_UPLOAD_MAX_MEMORY_SIZE bytes of UTF-8."""
+    limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    body = stream.read(limit + 1) if stream is not None else b""
+    if len(body) > limit:
+        raise RequestTooLarge(f"The request body is larger than {limit} bytes.")
+    try:
+        return body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ParseError(f"The body is not UTF-8: {exc}") from None
+
+
+class BoundedJSONParser(BaseParser):
+    media_type = "application/json"
+
+    def parse(
+        self,
+        stream: IO[bytes] | None,
+        media_type: str | None = None,
+        parser_context: Mapping[str, Any] | None = None,
+    ) -> Any:
+        try:
+            return loads(read_text(stream))
+        except ValueError as exc:
+            raise ParseError(f"JSON parse error: {exc}") from None
