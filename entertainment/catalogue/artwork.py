@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 # Pillow's names for the formats we accept, and the file extension each is stored under.
 ACCEPTED_FORMATS = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp", "GIF": "gif"}
 THUMBNAIL_WIDTH = 240
+THUMBNAIL_MAX_HEIGHT = 2 * THUMBNAIL_WIDTH
 THUMBNAIL_FORMAT = "WEBP"
 THUMBNAIL_QUALITY = 80
 
@@ -175,13 +176,17 @@ def cleaned_artwork(file: IO[bytes] | File, name: str = "artwork") -> ContentFil
 
 
 def thumbnail_of(file: IO[bytes] | File, name: str = "artwork") -> ContentFile[bytes]:
-    """A THUMBNAIL_WIDTH-wide WebP of a stored (already validated) image."""
+    """A WebP of a stored (already validated) image, THUMBNAIL_WIDTH wide at most.
+
+    Very tall pictures are held to twice that height, so a list row stays a list row.
+    """
     with Image.open(file) as image:
         still = _still_rgb(image)
     file.seek(0)
-    if still.width > THUMBNAIL_WIDTH:
-        height = max(1, round(still.height * THUMBNAIL_WIDTH / still.width))
-        still = still.resize((THUMBNAIL_WIDTH, height), Image.Resampling.LANCZOS)
+    scale = min(THUMBNAIL_WIDTH / still.width, THUMBNAIL_MAX_HEIGHT / still.height)
+    if scale < 1:
+        size = (max(1, round(still.width * scale)), max(1, round(still.height * scale)))
+        still = still.resize(size, Image.Resampling.LANCZOS)
     out = io.BytesIO()
     still.save(out, THUMBNAIL_FORMAT, quality=THUMBNAIL_QUALITY)
     stem = PurePath(name).stem or "artwork"
@@ -218,7 +223,8 @@ def prepare_for_save(item: Item) -> bool:
 def set_artwork(item: Item, file: IO[bytes] | File | bytes, name: str) -> None:
     """Validate, clean and store new artwork for `item`, with its thumbnail, and save the item.
 
-    The one call the admin, the seed and the importers use to give an item a picture.
+    The one call the API, the seed and scripts use to give an item a picture (the admin
+    form assigns the upload and saves, which comes to the same).
     """
     if isinstance(file, bytes):
         file = ContentFile(file, name=name)

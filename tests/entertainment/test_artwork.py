@@ -155,6 +155,20 @@ def test_replacing_artwork_replaces_the_thumbnail(db):
         assert thumb.size == (THUMBNAIL_WIDTH, 120)
 
 
+def test_a_very_tall_picture_gets_a_bounded_thumbnail(db):
+    item = ItemFactory()
+    set_artwork(item, image_bytes("PNG", (300, 3000)), "scroll.png")
+    with item.artwork_thumbnail.open("rb") as f, Image.open(f) as thumb:
+        assert thumb.size == (48, 480)
+
+
+def test_a_small_picture_is_not_enlarged(db):
+    item = ItemFactory()
+    set_artwork(item, image_bytes("WEBP", (100, 80)), "tiny.webp")
+    with item.artwork_thumbnail.open("rb") as f, Image.open(f) as thumb:
+        assert thumb.size == (100, 80)
+
+
 def test_clearing_artwork_clears_the_thumbnail(db):
     item = ItemFactory()
     set_artwork(item, image_bytes(), "one.png")
