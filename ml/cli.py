@@ -11,10 +11,10 @@ import sys
 from collections.abc import Sequence
 
 from ml.artefacts import ArtefactError
-from ml.commands import CommandError, baseline, evaluate, sequence
+from ml.commands import CommandError, baseline, evaluate, recommend, sequence, train
 from ml.data import DataError
 
-COMMANDS = (baseline, evaluate, sequence)
+COMMANDS = (train, recommend, sequence, baseline, evaluate)
 
 
 def parser() -> argparse.ArgumentParser:

@@ -76,7 +76,7 @@ class NextItemGRU(keras.Model):
     def build(self, input_shape: Any) -> None:
         self.embedding.build((None, None))
         self.gru.build((None, None, self.dim))
-        self.projection.build((None, None, self.hidden))
+        self.projection.build((None, None, self.hidden + self.dim))
         self.item_bias = self.add_weight(
             shape=(self.n_items + 1,), initializer="zeros", name="item_bias"
         )
@@ -86,7 +86,9 @@ class NextItemGRU(keras.Model):
         mask = ops.not_equal(items, 0)
         x = self.embedding_dropout(self.embedding(items), training=training)
         h = self.gru(x, mask=mask, training=training)
-        h = self.output_dropout(h, training=training)
+        # The current item's embedding skips past the GRU: what follows an item is learnt
+        # directly (as a Markov chain would), the GRU adds what the longer history says.
+        h = self.output_dropout(ops.concatenate([h, x], axis=-1), training=training)
         return self.projection(h)
 
     def call(self, inputs: Any, training: bool | None = None) -> Any:

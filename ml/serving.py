@@ -46,6 +46,7 @@ class SequenceServer:
         self.projection_kernel = f32["projection_kernel"]
         self.projection_bias = f32["projection_bias"]
         # Row/column 0 of the tied table is padding: it is never recommended.
+        self.item_embedding = f32["item_embedding"]
         self.output_table = np.ascontiguousarray(f32["item_embedding"][1:].T)
         self.output_bias = f32["item_bias"][1:]
         self.items = list(items)
@@ -78,12 +79,14 @@ class SequenceServer:
     def step(self, state: np.ndarray, item_index: int | np.ndarray) -> np.ndarray:
         """The state after one more item (catalogue index); batched when both are arrays."""
         gates_x = self.input_gates[np.asarray(item_index) + 1]
-        gates_h = state @ self.recurrent_kernel + self.recurrent_bias
+        gates_h = state @ self.recurrent_kernel
+        gates_h += self.recurrent_bias
         h = self.hidden
-        z = _sigmoid(gates_x[..., :h] + gates_h[..., :h])
-        r = _sigmoid(gates_x[..., h : 2 * h] + gates_h[..., h : 2 * h])
+        update_reset = _sigmoid(gates_x[..., : 2 * h] + gates_h[..., : 2 * h])
+        z, r = update_reset[..., :h], update_reset[..., h:]
         candidate = np.tanh(gates_x[..., 2 * h :] + r * gates_h[..., 2 * h :])
-        return (z * state + (1.0 - z) * candidate).astype(np.float32)
+        # h' = z * h + (1 - z) * candidate, written with one fewer temporary array.
+        return candidate + z * (state - candidate)
 
     def encode(self, histories: Sequence[Sequence[int]]) -> np.ndarray:
         """States after each history's last `max_len` items (as the Keras model reads them)."""
@@ -103,13 +106,20 @@ class SequenceServer:
                 state[active] = self.step(state[active], column[active])
         return state
 
-    def scores_from_state(self, state: np.ndarray) -> np.ndarray:
-        z = state @ self.projection_kernel + self.projection_bias
+    def scores_from_state(self, state: np.ndarray, last_item: int | np.ndarray) -> np.ndarray:
+        """Scores after a state and the item that led to it (it skips past the GRU)."""
+        z = state @ self.projection_kernel[: self.hidden] + self.projection_bias
+        z = (
+            z
+            + self.item_embedding[np.asarray(last_item) + 1] @ self.projection_kernel[self.hidden :]
+        )
         return z @ self.output_table + self.output_bias
 
     def scores(self, histories: Sequence[Sequence[int]]) -> np.ndarray:
         """Every item's score after each history (ml.evaluation.Scorer)."""
-        return self.scores_from_state(self.encode(histories))
+        # Index -1 selects the padding row (an empty history has no last item).
+        last = np.array([h[-1] if len(h) else -1 for h in histories], dtype=np.int64)
+        return self.scores_from_state(self.encode(histories), last)
 
     def recommend(
         self, item_ids: Sequence[str], k: int, exclude: Iterable[str] = ()

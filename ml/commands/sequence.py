@@ -48,8 +48,8 @@ def add_hyperparameters(parser: argparse.ArgumentParser) -> None:
 
 
 def hyperparameters(args: argparse.Namespace) -> dict[str, object]:
-    names = ("epochs", "patience", "dim", "hidden", "max_len", "batch_size", "learning_rate")
-    names += ("dropout", "loss", "negatives")
+    names = ("epochs", "patience", "dim", "hidden", "max_len", "batch_size", "learning_rate",
+             "dropout", "loss", "negatives")  # fmt: skip
     return {n: getattr(args, n) for n in names if getattr(args, n, None) is not None}
 
 

@@ -1,0 +1,47 @@
+"""`python -m ml train`: the hybrid (GRU, plus sentiment and artwork when given data)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from ml.commands import CommandError, Subparsers, progress_bar
+from ml.commands.sequence import add_hyperparameters, hyperparameters
+from ml.data import read_interactions, read_reviews
+
+
+def register(subparsers: Subparsers) -> None:
+    parser = subparsers.add_parser(
+        "train",
+        help="train the hybrid recommender: GRU + sentiment (--reviews) + artwork (--artwork)",
+    )
+    parser.add_argument("--interactions", type=Path, required=True, help="I.csv")
+    parser.add_argument("--reviews", type=Path, help="R.csv: user,item,text,rating")
+    parser.add_argument("--artwork", type=Path, help="folder of item images (file stem = item id)")
+    parser.add_argument("--labels", type=Path, help="labels.csv for --artwork: file,genres")
+    parser.add_argument("--out", type=Path, required=True, help="model directory to write")
+    parser.add_argument("--seed", type=int, default=0)
+    add_hyperparameters(parser)
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> None:
+    if (args.artwork is None) != (args.labels is None):
+        raise CommandError("--artwork and --labels go together")
+    rows = read_interactions(args.interactions)
+    reviews = read_reviews(args.reviews) if args.reviews else []
+    from ml import hybrid  # loads Keras: only once the input is known to be good
+
+    with progress_bar("training") as report:
+        result = hybrid.train(
+            rows,
+            args.out,
+            reviews=reviews,
+            artwork_dir=args.artwork,
+            labels_csv=args.labels,
+            seed=args.seed,
+            progress=report,
+            sequence_hyper=hyperparameters(args),
+        )
+    print(json.dumps({"model": str(args.out), "validation": result}, indent=2))
