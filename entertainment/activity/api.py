@@ -126,7 +126,9 @@ class OwnActivityViewSet(viewsets.ModelViewSet):
 
     def update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         row = self.get_object()
-        serializer = self.get_serializer(row, data=request.data, partial=kwargs.get("partial"))
+        serializer = self.get_serializer(
+            row, data=request.data, partial=kwargs.get("partial", False)
+        )
         serializer.is_valid(raise_exception=True)
         return self._answer(_with_one_retry(lambda: self.record(serializer.validated_data, row)))
 
