@@ -385,7 +385,7 @@ def test_pages_show_only_the_persons_own_record(user, other_user):
 
 
 def staff_with(*codenames: str) -> tuple[User, Client]:
-    staff = StaffFactory()
+    staff: User = StaffFactory.create()
     staff.user_permissions.add(*Permission.objects.filter(codename__in=codenames))
     return staff, logged_in(staff)
 
@@ -429,7 +429,7 @@ def test_exports_in_the_admin_need_the_permission_and_are_logged(user):
     staff, client = staff_with("view_dataexport", "view_personal_data")
     change = client.get(reverse("admin:accounts_dataexport_change", args=[export.pk]))
     assert change.status_code == 200
-    assert export.archive.name not in change.content.decode()  # the file is the owner's only
+    assert str(export.archive.name) not in change.content.decode()  # the file is the owner's only
     assert PersonalDataAccess.objects.get(staff=staff).subject == user
 
 
