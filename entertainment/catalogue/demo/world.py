@@ -26,6 +26,8 @@ from .reviews import review_text
 HISTORY_START = datetime(2025, 1, 6, 18, 0, tzinfo=UTC)
 DEMO_ACCOUNT_KEY = "account-demo"
 KINDS = ("film", "music", "game")
+# When sessions start (UTC hours): a little at breakfast and lunch, mostly in the evening.
+SESSION_HOURS = (7, 8, 12, 13, 17, 18, 19, 19, 20, 20, 20, 21, 21, 21, 22, 22, 23)
 
 
 @dataclass
@@ -451,7 +453,8 @@ class _History:
         self.rng = rng
         self.person = person
         self.catalogue = catalogue
-        self.now = HISTORY_START + timedelta(days=rng.uniform(0, 120))
+        # People join over four months; their first session is on an evening like the rest.
+        self.now = HISTORY_START + timedelta(days=rng.randint(0, 120), minutes=rng.randint(0, 240))
         self.seen: set[str] = set()
         self.rated: set[str] = set()
         self.liked_albums: dict[str, float] = {}
@@ -478,7 +481,8 @@ class _History:
     # Choices.
     def pick_genre(self, kind: str) -> str:
         taste = self.person.tastes[kind]
-        genres = sorted(taste)
+        # Only genres with something in them: a small catalogue leaves some empty.
+        genres = sorted(g for g in taste if self.catalogue.starts[kind].get(g))
         if self.rng.random() < 0.1:  # now and then, something new
             return self.rng.choice(genres)
         return self.rng.choices(genres, weights=[math.exp(3 * taste[g]) for g in genres])[0]
@@ -609,7 +613,14 @@ class _History:
             kind = self.rng.choices(kinds, weights=[self.person.kinds[k] for k in kinds])[0]
             genre = self.pick_genre(kind)
             getattr(self, f"{kind}_session")(genre)
-            self.now += timedelta(hours=1 + self.rng.expovariate(1 / 30))
+            self.now = self.next_session()
+
+    def next_session(self) -> datetime:
+        """A day or two later, mostly in the evening, never before the last session ended."""
+        day = self.now + timedelta(days=self.rng.expovariate(1 / 1.5))
+        hour = self.rng.choice(SESSION_HOURS)
+        start = day.replace(hour=hour, minute=self.rng.randint(0, 59))
+        return start if start > self.now else start + timedelta(days=1)
 
 
 # --- The world ---------------------------------------------------------------------------------
