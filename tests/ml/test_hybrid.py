@@ -1,0 +1,114 @@
+"""The hybrid: blends the GRU with feedback, handles cold-start artwork, explains each pick."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from ml import hybrid
+from ml.artefacts import save_arrays, write_meta, writing
+from ml.data import Interaction, Review, encode, user_histories
+from ml.hybrid import Blender, Components, feedback_weights
+from tests.ml.test_sequence import N_ITEMS, TINY, planted_rows, successor
+
+
+def test_feedback_weights_follow_the_review():
+    rows = [Interaction("u", i, 1.0) for i in ("a", "b", "c", "d")]
+    reviews = [
+        Review("u", "a", "", 5.0),
+        Review("u", "b", "", 1.0),
+        Review("u", "c", "", 3.0),
+        Review("nobody", "a", "", 5.0),
+    ]
+    weights = feedback_weights(user_histories(rows), reviews, None)
+    assert weights[("u", "a")] > 1.0  # a glowing review counts more than a plain play (1)
+    assert weights[("u", "b")] < 0  # a negative one pushes similar items down
+    assert weights[("u", "c")] == 0
+    assert ("nobody", "a") not in weights
+    # A text model's probability wins over the star rating.
+    text = [Review("u", "a", "dreadful", 5.0)]
+    assert feedback_weights(user_histories(rows), text, np.array([0.0]))[("u", "a")] < 0
+
+
+def test_negative_feedback_pushes_similar_items_down():
+    # Two taste groups: x-people watch x1..x3, y-people y1..y3.
+    rows = [Interaction(f"x{u}", f"x{i}", float(i)) for u in range(10) for i in (1, 2, 3)]
+    rows += [Interaction(f"y{u}", f"y{i}", float(i)) for u in range(10) for i in (1, 2, 3)]
+    seqs = encode(rows)
+    parts = Components.fit(seqs)
+    index = seqs.item_index()
+
+    class Flat:  # a sequence model with no opinion, so feedback alone decides
+        n_items = seqs.n_items
+
+        def scores(self, histories):
+            return np.zeros((len(histories), self.n_items), dtype=np.float32)
+
+    weights = {**hybrid.DEFAULT_WEIGHTS, "markov": 0.0, "feedback": 1.0, "popularity": 0.0}
+    blender = Blender(Flat(), parts, weights)  # type: ignore[arg-type]
+    history = [[index["x1"], index["y1"]]] * 2
+    computed = blender.parts_for(history, [[2.0, 1.0], [-2.0, 1.0]])
+    liked, disliked = blender.combine(computed, weights)
+    assert liked[index["x2"]] > liked[index["y2"]]
+    assert disliked[index["x2"]] < 0 < disliked[index["y2"]]
+
+
+def write_artwork(directory, vectors: dict[str, list[float]]):
+    """An artwork model directory as ml.artwork writes it (embeddings + file ids)."""
+    with writing(directory) as tmp:
+        emb = np.array(list(vectors.values()), dtype=np.float32)
+        emb /= np.linalg.norm(emb, axis=1, keepdims=True)
+        save_arrays(tmp, embeddings=emb)
+        write_meta(tmp, "encore.artwork", 1, file_ids=[f"{k}.png" for k in vectors])
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    out = tmp_path_factory.mktemp("hybrid") / "model"
+    rows = planted_rows()
+    result = hybrid.train(
+        rows, out, seed=0, sequence_hyper={**TINY, "epochs": 25, "learning_rate": 0.02}
+    )
+    return out, rows, result
+
+
+@pytest.mark.slow
+def test_hybrid_recommends_the_successor_with_reasons(trained):
+    out, rows, result = trained
+    assert result["hybrid"]["ndcg@10"] >= result["sequence"]["ndcg@10"] - 1e-9
+    recs = hybrid.recommend(out, rows, k=3)
+    owned = {(r.user, r.item) for r in rows}
+    users = {r.user for r in rows}
+    assert {r.user for r in recs} == users
+    assert not [r for r in recs if (r.user, r.item) in owned]
+    assert all(r.reason.startswith(("because you played ", "popular in ")) for r in recs)
+    last = {u: h[-1].item for u, h in user_histories(rows).items()}
+    firsts = [r for r in recs if r.rank == 1]
+    right = sum(r.item == f"item-{successor(int(last[r.user][5:]))}" for r in firsts)
+    assert right >= 0.8 * len(firsts)
+    # A brand-new user with nothing known gets popular items.
+    fresh = hybrid.recommend(out, [Interaction("new", "unheard-of", None)], k=2)
+    assert [r.reason for r in fresh] == ["popular in the whole catalogue"] * 2
+
+
+@pytest.mark.slow
+def test_cold_start_items_come_from_artwork(trained, tmp_path):
+    out = trained[0]
+    model = tmp_path / "model"
+    model.mkdir()
+    for path in out.rglob("*"):
+        target = model / path.relative_to(out)
+        if path.is_dir():
+            target.mkdir(exist_ok=True)
+        else:
+            target.write_bytes(path.read_bytes())
+    vectors = {f"item-{i}": [float(i == 0), float(i != 0), 0.0] for i in range(N_ITEMS)}
+    vectors["brand-new"] = [1.0, 0.05, 0.0]  # looks like item-0
+    vectors["other-new"] = [0.0, 0.0, 1.0]  # looks like nothing anyone has
+    write_artwork(model / "artwork", vectors)
+    person = [Interaction("p", "item-0", 1.0), Interaction("p", f"item-{successor(0)}", 2.0)]
+    recs = hybrid.recommend(model, person, k=N_ITEMS)
+    by_item = {r.item: r for r in recs}
+    assert by_item["brand-new"].reason == "looks like item-0"
+    assert "other-new" not in by_item
+    assert by_item["brand-new"].rank <= N_ITEMS // 2
