@@ -241,3 +241,15 @@ def test_an_oversized_json_body_is_a_413(api, user, settings):
     response = api.post("/api/ratings/", body, content_type="application/json")
     assert response.status_code == 413
     assert not Rating.objects.exists()
+
+
+@pytest.mark.parametrize("row_id", ["abc", "9" * 30, "-1", "0"])
+@pytest.mark.parametrize("endpoint", ["ratings", "plays", "reviews", "items"])
+def test_odd_ids_in_the_path_are_a_json_404(api, user, endpoint, row_id):
+    for response in (
+        api.get(f"/api/{endpoint}/{row_id}/"),
+        api.patch(f"/api/{endpoint}/{row_id}/", {"value": "3.0"}),
+        api.delete(f"/api/{endpoint}/{row_id}/"),
+    ):
+        assert response.status_code in (403, 404), response.content
+        assert "detail" in response.json()
