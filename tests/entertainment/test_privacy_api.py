@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import io
+import time
 import uuid
 import zipfile
+from collections.abc import Iterator
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from django.utils import timezone
@@ -22,9 +25,20 @@ from tests.factories import (
     RatingFactory,
     ReviewFactory,
     StaffFactory,
+    UserFactory,
 )
 
 pytestmark = pytest.mark.django_db
+
+
+def _remove_new_archives(root: Path) -> Iterator[None]:
+    # The export storage is bound to EXPORT_ROOT at import (shared with any worker process the
+    # test starts), so archives a test builds are removed by name afterwards.
+    before = set(root.rglob("*.zip"))
+    yield
+    for path in set(root.rglob("*.zip")) - before:
+        path.unlink(missing_ok=True)
+
 
 PRIVACY = "/api/me/privacy/"
 EXPORTS = "/api/me/exports/"
@@ -32,7 +46,7 @@ ERASE = "/api/me/erase/"
 
 
 @pytest.fixture(autouse=True)
-def _own_cache(settings, tmp_path):
+def _own_cache(settings):
     # Throttle counters live in the cache: keep them per test, not in the shared file cache.
     settings.CACHES = {
         "default": {
@@ -40,7 +54,7 @@ def _own_cache(settings, tmp_path):
             "LOCATION": f"privacy-api-{uuid.uuid4()}",
         }
     }
-    settings.EXPORT_ROOT = tmp_path / "exports"
+    yield from _remove_new_archives(Path(settings.EXPORT_ROOT))
 
 
 def client_of(user: User) -> APIClient:
@@ -150,6 +164,21 @@ def test_export_is_accepted_then_downloadable_by_its_owner(api, user, other_user
         assert stranger.get(f"{EXPORTS}{export.pk}/").status_code == 404
         assert stranger.get(f"{EXPORTS}{export.pk}/download/").status_code == 404
         assert stranger.get(EXPORTS).json()["count"] == 0
+
+
+@pytest.mark.worker
+def test_export_is_built_on_the_queue_by_a_real_worker(celery_worker_process):
+    person = UserFactory()
+    _history(person)
+    client = client_of(person)
+    export_id = client.post(EXPORTS).json()["id"]  # committed at once: transactional test
+    deadline = time.monotonic() + 60
+    while (detail := client.get(f"{EXPORTS}{export_id}/").json())["status"] != "ready":
+        assert detail["status"] != "failed" and time.monotonic() < deadline, detail
+        time.sleep(0.3)
+    download = client.get(f"{EXPORTS}{export_id}/download/")
+    archive = zipfile.ZipFile(io.BytesIO(b"".join(download.streaming_content)))
+    assert archive.read("plays.csv").decode().count("\n") == 1 + 2
 
 
 def test_export_not_ready_is_404_and_expired_is_410(api, user):
