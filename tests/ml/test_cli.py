@@ -108,3 +108,33 @@ def test_sequence_train_then_recommend(tmp_path, capsys):
     assert top["u003"]["reason"] == "because you played m8"
     assert main(["sequence", "recommend", "--model", str(tmp_path / "missing"),
                  "--interactions", str(interactions), "--out", str(out)]) == 2  # fmt: skip
+
+
+@pytest.mark.slow
+def test_hybrid_train_then_recommend_with_reviews(tmp_path, capsys):
+    interactions = write_chain(tmp_path / "I.csv", n_users=60)
+    reviews = tmp_path / "R.csv"
+    reviews.write_text('user,item,text,rating\nu003,m8,"Superb, loved it",5\nu004,m9,,1\n')
+    model = tmp_path / "hybrid"
+    assert main(["train", "--interactions", str(interactions), "--reviews", str(reviews),
+                 "--out", str(model), "--epochs", "30", "--dim", "16", "--hidden", "32",
+                 "--max-len", "8", "--learning-rate", "0.02"]) == 0  # fmt: skip
+    assert "hybrid" in json.loads(capsys.readouterr().out)["validation"]
+    assert (model / "sequence" / "model.keras").is_file()
+    out = tmp_path / "recs.csv"
+    assert main(["recommend", "--model", str(model), "--interactions", str(interactions),
+                 "--reviews", str(reviews), "--k", "2", "--out", str(out)]) == 0  # fmt: skip
+    recs = read_recs(out)
+    seen = histories(interactions)
+    assert {r["user"] for r in recs} == set(seen)
+    assert all(r["item"] not in seen[r["user"]] for r in recs)
+    assert all(r["reason"] for r in recs)
+    top = {r["user"]: r["item"] for r in recs if r["rank"] == "1"}
+    assert top["u003"] == "m9"
+    # Bad input still exits 2 naming the line, for both files.
+    reviews.write_text("user,item,text,rating\nu1,m1,ok,great\n")
+    assert main(["recommend", "--model", str(model), "--interactions", str(interactions),
+                 "--reviews", str(reviews), "--out", str(out)]) == 2  # fmt: skip
+    assert "line 2: rating 'great'" in capsys.readouterr().err
+    assert main(["train", "--interactions", str(interactions), "--artwork", str(tmp_path),
+                 "--out", str(model)]) == 2  # fmt: skip
