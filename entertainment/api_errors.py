@@ -28,7 +28,12 @@ def json_exception_handler(exc: Exception, context: dict[str, Any]) -> Response 
             {"detail": "This conflicts with data already stored."},
             status=status.HTTP_409_CONFLICT,
         )
-    return exception_handler(exc, context)
+    response = exception_handler(exc, context)
+    if response is not None and isinstance(response.data, list):
+        # A ValidationError raised with a bare message (DRF's search filter does): keep every
+        # error body an object.
+        response.data = {"non_field_errors": response.data}
+    return response
 
 
 # --- Schema: the error bodies, for extend_schema(responses=...) -----------------------------

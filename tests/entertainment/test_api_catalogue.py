@@ -232,3 +232,23 @@ def test_only_staff_upload_artwork(api, catalogue):
     item = catalogue["heat"]
     response = api.put(f"/api/items/{item.pk}/artwork/", {"artwork": _png()}, format="multipart")
     assert response.status_code == 403
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "search=%00",
+        "search=" + "x" * 5000,
+        "genre=%00",
+        "ordering=%00",
+        "kind=%00",
+        "year_min=1e400",
+        "year_min=NaN",
+        "page=%00",
+        "page_size=%00",
+    ],
+)
+def test_nasty_query_strings_are_never_a_500(anon_api, catalogue, query):
+    response = anon_api.get(f"/api/items/?{query}")
+    assert response.status_code in (200, 400), response.content
+    assert isinstance(response.json(), dict)
