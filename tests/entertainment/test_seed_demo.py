@@ -193,6 +193,16 @@ def test_log_in_accounts_with_debug(settings):
     assert Play.objects.filter(user=demo).count() > 10
     assert "demo / encore-demo" in output and "staff / encore-demo" in output
 
+    # A rerun puts back what is missing, except for someone whose history is paused.
+    privacy = demo.privacy
+    privacy.history_paused = True
+    privacy.save()
+    other = User.objects.filter(imported_from="demo", plays__isnull=False).exclude(pk=demo.pk)[0]
+    Play.objects.filter(user__in=[demo, other]).delete()
+    seed()
+    assert Play.objects.filter(user=other).exists()
+    assert not Play.objects.filter(user=demo).exists()
+
 
 @pytest.mark.django_db
 def test_someone_elses_staff_account_is_left_alone(settings):

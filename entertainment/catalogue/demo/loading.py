@@ -5,8 +5,8 @@ User.imported_from="demo" for people; both carry the world's signature), so a re
 what is missing and activity duplicates are dropped by the database's own unique constraints
 (client event ids, one rating and one review per person and item). Bulk inserts bypass the
 recording functions and their per-event signals on purpose; the invariants they keep hold here
-by construction: half-star ratings in range, one rating and review per person and item, unique
-event ids, nobody with paused history (every demo person is new).
+by construction (half-star ratings in range, one rating and review per person and item, unique
+event ids) or are checked (nothing is stored for a person whose history is paused).
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from django.db.models import Model, QuerySet
 from django.utils import timezone
 from django.utils.text import slugify
 
-from entertainment.accounts.models import User
+from entertainment.accounts.models import PrivacySettings, User
 from entertainment.activity.models import Play, Rating, Review
 from entertainment.catalogue.artwork import thumbnail_of
 from entertainment.catalogue.models import Creator, Credit, ExternalId, Genre, Item
@@ -326,12 +326,19 @@ def _history(
     world: DemoWorld, people: dict[str, int], items: dict[str, int], report: LoadReport
 ) -> None:
     started = timezone.now()
+    # As in the recording functions: nothing is stored for someone whose history is paused
+    # (the `demo` log-in may have paused it before a rerun).
+    paused = set(
+        PrivacySettings.objects.filter(
+            user_id__in=people.values(), history_paused=True
+        ).values_list("user_id", flat=True)
+    )
     plays, ratings, reviews = [], [], []
     rating_times: dict[tuple[int, str], datetime] = {}
     review_times: dict[tuple[int, str], datetime] = {}
     for person in [*world.people, world.account]:
         user_id = people.get(person.key)
-        if user_id is None:
+        if user_id is None or user_id in paused:
             continue
         plays += [
             Play(
