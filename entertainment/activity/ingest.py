@@ -274,8 +274,7 @@ def _rows_by_user_item(
     return rows
 
 
-def _store_ratings(events: list[_Event], now: datetime) -> None:
-    stored = _rows_by_user_item(Rating, events)
+def _store_ratings(events: list[_Event], stored: dict[tuple[int, int], Any], now: datetime) -> None:
     new: list[Rating] = []
     changed: list[Rating] = []
     for event in events:
@@ -298,8 +297,9 @@ def _store_ratings(events: list[_Event], now: datetime) -> None:
     Rating.objects.bulk_update(changed, ["value", "client_event_id", "updated_at"])
 
 
-def _store_reviews(events: list[_Event], now: datetime) -> list[int]:
-    stored = _rows_by_user_item(Review, events)
+def _store_reviews(
+    events: list[_Event], stored: dict[tuple[int, int], Any], now: datetime
+) -> list[int]:
     new: list[Review] = []
     changed: list[Review] = []
     for event in events:
@@ -390,14 +390,19 @@ def _store(events: list[_Event], received: int) -> IngestResult:
     by_type: dict[str, list[_Event]] = {kind: [] for kind in MODELS}
     for event in winners:
         by_type[event.type].append(event)
+    # Lock the rows these ratings and reviews update before looking for used event ids: a
+    # concurrent copy of this batch then waits here until the first one commits, and sees
+    # its event ids as stored.
+    rating_rows = _rows_by_user_item(Rating, by_type["rating"])
+    review_rows = _rows_by_user_item(Review, by_type["review"])
     for kind, kind_events in by_type.items():
         stored_keys = _stored_keys(kind, kind_events)
         by_type[kind] = [event for event in kind_events if event.key not in stored_keys]
         result.duplicates += len(kind_events) - len(by_type[kind])
 
     now = timezone.now()
-    _store_ratings(by_type["rating"], now)
-    review_ids = _store_reviews(by_type["review"], now)
+    _store_ratings(by_type["rating"], rating_rows, now)
+    review_ids = _store_reviews(by_type["review"], review_rows, now)
     last_play_ids = _store_plays(by_type["play"])
     result.stored = sum(len(kind_events) for kind_events in by_type.values())
 

@@ -357,6 +357,8 @@ def test_the_same_batch_sent_twice_at_once_is_stored_once(user, items):
         pytest.skip("needs PostgreSQL: SQLite's in-memory test database is per connection")
     events = [play(f"p{i}", items[i % 3]) for i in range(300)]
     events += [rating(f"r{i}", item) for i, item in enumerate(items)]
+    # One rating updates a row stored before: both copies want to change it.
+    RatingFactory(user=user, item=items[0], value=Decimal("1.0"))
     barrier = threading.Barrier(2)
     results: list[dict] = []
 
@@ -374,6 +376,7 @@ def test_the_same_batch_sent_twice_at_once_is_stored_once(user, items):
         thread.join()
     assert Play.objects.filter(user=user).count() == 300
     assert Rating.objects.filter(user=user).count() == 3
+    assert Rating.objects.get(user=user, item=items[0]).value == Decimal("4.0")
     assert sorted(result["stored"] for result in results) == [0, 303]
     assert sorted(result["duplicates"] for result in results) == [0, 303]
 
