@@ -193,6 +193,8 @@ def test_log_in_accounts_with_debug(settings):
     assert Play.objects.filter(user=demo).count() > 10
     assert "demo / encore-demo" in output and "staff / encore-demo" in output
 
+    assert "earlier run: demo, staff" in seed("--if-empty")
+
     # A rerun puts back what is missing, except for someone whose history is paused.
     privacy = demo.privacy
     privacy.history_paused = True

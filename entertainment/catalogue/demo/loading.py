@@ -68,6 +68,18 @@ def loaded_signatures() -> set[str]:
     return {value.split(":", 1)[0] for value in values.iterator()}
 
 
+def demo_accounts() -> list[str]:
+    """The demo world's log-ins that exist now (`demo`, `staff`)."""
+    keys = [
+        f"{signature}:{key}" for signature in loaded_signatures() for key in ACCOUNT_KEYS.values()
+    ]
+    return sorted(
+        User.objects.filter(imported_from=SOURCE, imported_id__in=keys).values_list(
+            "username", flat=True
+        )
+    )
+
+
 def _remove_rows() -> tuple[int, int, set[str]]:
     """Delete every demo item and demo person; the counts and the items' artwork files."""
     item_ids = ExternalId.objects.filter(source=SOURCE).values_list("item_id", flat=True)

@@ -26,6 +26,9 @@ def _count(minimum: int) -> Any:
     return parse
 
 
+ROLES = {"demo": "a person with a history", "staff": "staff superuser"}
+
+
 class Command(BaseCommand):
     help = (
         "Generate and load the demo world: films, music and games with genre-styled artwork, "
@@ -64,6 +67,7 @@ class Command(BaseCommand):
             self.stdout.write(
                 f"A demo world is already loaded ({', '.join(sorted(loaded))}); nothing to do."
             )
+            self._earlier_accounts(loading.demo_accounts())
             return
 
         started = time.perf_counter()
@@ -111,11 +115,19 @@ class Command(BaseCommand):
                     "it was left as it is."
                 )
             )
-        ours = [u for u in loading.ACCOUNT_KEYS if u not in report.accounts_kept]
-        if ours:
+        if report.accounts_created:
             self.stdout.write(
                 "Log in at /accounts/login/ (demo only, DEBUG is on; the password is public):"
             )
-        for username in ours:
-            role = "staff superuser" if username == "staff" else "a person with a history"
-            self.stdout.write(f"  {username} / {loading.DEMO_PASSWORD}   ({role})")
+        for username in report.accounts_created:
+            self.stdout.write(f"  {username} / {loading.DEMO_PASSWORD}   ({ROLES[username]})")
+        self._earlier_accounts(
+            [u for u in loading.demo_accounts() if u not in report.accounts_created]
+        )
+
+    def _earlier_accounts(self, usernames: list[str]) -> None:
+        if usernames:
+            self.stdout.write(
+                f"Demo log-ins from an earlier run: {', '.join(usernames)} (password "
+                f"{loading.DEMO_PASSWORD} unless it was changed since)."
+            )
