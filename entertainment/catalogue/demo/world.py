@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 import random
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -114,22 +115,19 @@ class DemoWorld:
 class _Names:
     """Unique titles and names: a clash gets another draw, then a number."""
 
-    def __init__(self, rng: random.Random) -> None:
-        self.rng = rng
+    def __init__(self) -> None:
         self.used: set[str] = set()
 
-    def unique(self, draw: object) -> str:
+    def unique(self, draw: Callable[[], str]) -> str:
         for _ in range(30):
-            name = draw()  # type: ignore[operator]
+            name = draw()
             if name not in self.used:
                 break
-        n = 2
-        base = name
+        base, n = name, 2
         while name in self.used:
-            name = f"{base} {n}"
-            n += 1
+            name, n = f"{base} {n}", n + 1
         self.used.add(name)
-        return str(name)
+        return name
 
 
 def _person_name(rng: random.Random) -> str:
@@ -156,7 +154,7 @@ def _quality(rng: random.Random) -> tuple[float, float]:
 
 def _films(rng: random.Random, n: int) -> list[DemoItem]:
     genres = list(vocab.FILM_GENRES)
-    titles = _Names(rng)
+    titles = _Names()
     directors = [_person_name(rng) for _ in range(max(2, n // 3))]
     actors = list({_person_name(rng) for _ in range(max(8, n))})
     actors.sort()
@@ -222,7 +220,7 @@ def _films(rng: random.Random, n: int) -> list[DemoItem]:
 
 def _music(rng: random.Random, n_albums: int) -> list[DemoItem]:
     genres = list(vocab.MUSIC_GENRES)
-    names = _Names(rng)
+    names = _Names()
     artists: list[DemoItem] = []
     for index in range(max(1, n_albums // 3)):
         item_genres = _genres_for(rng, genres)
@@ -257,15 +255,17 @@ def _music(rng: random.Random, n_albums: int) -> list[DemoItem]:
 
     albums: list[DemoItem] = []
     tracks: list[DemoItem] = []
-    album_titles = _Names(rng)
+    album_titles = _Names()
     for artist in artists:
         count = album_counts[artist.key]
         first_year = _year(rng, 1965)
         for number in range(count):
             adjectives, nouns = vocab.MUSIC_GENRES[artist.genres[0]]
-            title = album_titles.unique(
-                lambda a=adjectives, n=nouns: f"{rng.choice(a)} {rng.choice(n)}"
-            )
+
+            def album_title(adjectives: list[str] = adjectives, nouns: list[str] = nouns) -> str:
+                return f"{rng.choice(adjectives)} {rng.choice(nouns)}"
+
+            title = album_titles.unique(album_title)
             key = f"music-album-{len(albums) + 1:04d}"
             year = min(2025, first_year + 2 * number + rng.randint(0, 2))
             quality = artist.quality + rng.gauss(0, 0.3)
@@ -285,7 +285,7 @@ def _music(rng: random.Random, n_albums: int) -> list[DemoItem]:
                 popularity=artist.popularity * math.exp(rng.gauss(0, 0.3)),
             )
             albums.append(album)
-            track_names = _Names(rng)
+            track_names = _Names()
             for position in range(1, rng.randint(5, 10) + 1):
                 track_title = track_names.unique(
                     lambda: rng.choice(vocab.TRACK_PATTERNS).format(
@@ -320,7 +320,7 @@ def _numbered(title: str, number: int) -> str:
 
 def _games(rng: random.Random, n: int) -> list[DemoItem]:
     genres = list(vocab.GAME_GENRES)
-    titles = _Names(rng)
+    titles = _Names()
     first, second = vocab.STUDIO_WORDS
     studios = list({f"{rng.choice(first)} {rng.choice(second)}" for _ in range(max(2, n // 4))})
     studios.sort()
