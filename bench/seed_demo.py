@@ -1,6 +1,6 @@
 """The demo world: how long `seed_demo` takes, and how much order its play sequences carry.
 
-    .venv/bin/python bench/seed_demo.py [--seed 42] [--people 150] [--items-per-kind 60]
+    .venv/bin/python bench/seed_demo.py [--seed 42] [--people 150] [--items-per-kind 60] [--keep]
 
 1. Builds the world in memory (no database) and prints its size and the build time.
 2. Writes its plays as the ml CLI's interactions file and runs `python -m ml evaluate`: the
@@ -17,6 +17,7 @@ import csv
 import json
 import os
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -39,6 +40,7 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--people", type=int, default=150)
     parser.add_argument("--items-per-kind", type=int, default=60)
+    parser.add_argument("--keep", action="store_true", help="keep the database and media")
     args = parser.parse_args()
     sizes = [
         "--seed",
@@ -101,7 +103,10 @@ def main() -> int:
         wall, cpu = time.perf_counter() - started, _children_cpu() - cpu
         # CPU seconds too: on a shared machine the wall time mostly measures the neighbours.
         print(f"{label}: {wall:.1f} s wall, {cpu:.1f} s CPU (new process, start-up included)")
-    print(f"(files in {work})")
+    if args.keep:
+        print(f"(files in {work})")
+    else:
+        shutil.rmtree(work)
     return 0
 
 
