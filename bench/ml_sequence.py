@@ -34,7 +34,7 @@ def data_dir() -> Path:
 
 def row(name: str, result: dict[str, float], extra: str = "") -> None:
     print(
-        f"{name:<12} HR@10 {result['hr@10']:.4f}  NDCG@10 {result['ndcg@10']:.4f}  "
+        f"{name:<13} HR@10 {result['hr@10']:.4f}  NDCG@10 {result['ndcg@10']:.4f}  "
         f"MRR@10 {result['mrr@10']:.4f}  coverage@10 {result['coverage@10']:.4f}  {extra}",
         flush=True,
     )
@@ -87,6 +87,12 @@ def main() -> None:
         f"(trained {trained:.0f} s, best epoch {summary['best_epoch']}/{summary['epochs_run']})",
     )
     print("  hyperparameters:", json.dumps(hp, sort_keys=True))
+    valid_histories, valid_targets = split.validation()
+    row(
+        "gru (valid)",
+        evaluate(server, valid_histories, valid_targets, n_items),
+        "early-stopping set",
+    )
 
     if args.hybrid:
         from ml import hybrid

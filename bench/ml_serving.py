@@ -25,29 +25,34 @@ from ml.serving import SequenceServer
 
 N_ITEMS = 10_000
 N_USERS = 10_000
-DIM, HIDDEN, MAX_LEN = 64, 128, 50
+# ml.sequence's defaults, then a bigger model reading longer histories.
+SIZES = ((64, 64, 20), (64, 128, 50))
 
 
-def random_server(rng: np.random.Generator) -> SequenceServer:
+def random_server(rng: np.random.Generator, dim: int, hidden: int, max_len: int) -> SequenceServer:
     arrays = {
-        "item_embedding": rng.normal(0, 0.1, (N_ITEMS + 1, DIM)),
-        "gru_kernel": rng.normal(0, 0.1, (DIM, 3 * HIDDEN)),
-        "gru_recurrent_kernel": rng.normal(0, 0.1, (HIDDEN, 3 * HIDDEN)),
-        "gru_bias": rng.normal(0, 0.1, (2, 3 * HIDDEN)),
-        "projection_kernel": rng.normal(0, 0.1, (HIDDEN + DIM, DIM)),
-        "projection_bias": np.zeros(DIM),
+        "item_embedding": rng.normal(0, 0.1, (N_ITEMS + 1, dim)),
+        "gru_kernel": rng.normal(0, 0.1, (dim, 3 * hidden)),
+        "gru_recurrent_kernel": rng.normal(0, 0.1, (hidden, 3 * hidden)),
+        "gru_bias": rng.normal(0, 0.1, (2, 3 * hidden)),
+        "projection_kernel": rng.normal(0, 0.1, (hidden + dim, dim)),
+        "projection_bias": np.zeros(dim),
         "item_bias": rng.normal(0, 0.1, N_ITEMS + 1),
     }
-    return SequenceServer(arrays, [f"i{n}" for n in range(N_ITEMS)], MAX_LEN)
+    return SequenceServer(arrays, [f"i{n}" for n in range(N_ITEMS)], max_len)
 
 
 def main() -> None:
-    rng = np.random.default_rng(0)
-    server = random_server(rng)
-    print(f"catalogue {N_ITEMS} items, dim {DIM}, GRU {HIDDEN}, history read {MAX_LEN} items")
     print("(2 shared cores: figures are noisy)")
+    for dim, hidden, max_len in SIZES:
+        print(f"catalogue {N_ITEMS} items, dim {dim}, GRU {hidden}, history read {max_len} items")
+        run(random_server(np.random.default_rng(0), dim, hidden, max_len), max_len)
 
-    for length in (10, MAX_LEN):
+
+def run(server: SequenceServer, max_len: int) -> None:
+    rng = np.random.default_rng(1)
+
+    for length in (10, max_len):
         histories = [[f"i{n}" for n in rng.integers(0, N_ITEMS, length)] for _ in range(200)]
         times = []
         for history in histories:
@@ -55,7 +60,7 @@ def main() -> None:
             server.recommend(history, 10)
             times.append(time.perf_counter() - start)
         print(
-            f"one sequence of {length:>2} items, top 10: median "
+            f"  one sequence of {length:>2} items, top 10: median "
             f"{statistics.median(times) * 1e3:.3f} ms, p95 {np.percentile(times, 95) * 1e3:.3f} ms"
         )
 
@@ -68,7 +73,7 @@ def main() -> None:
         scores = server.scores_from_state(state, last)[0]
         np.argpartition(-scores, 10)[:10]
         times.append(time.perf_counter() - start)
-    print(f"one step + top 10 from a kept state: median {statistics.median(times) * 1e3:.3f} ms")
+    print(f"  one step + top 10 from a kept state: median {statistics.median(times) * 1e3:.3f} ms")
 
     lengths = rng.integers(5, 200, N_USERS)
     everyone = [[f"i{n}" for n in rng.integers(0, N_ITEMS, n)] for n in lengths]
@@ -76,7 +81,7 @@ def main() -> None:
     recs = server.recommend_many(everyone, 10)
     elapsed = time.perf_counter() - start
     assert len(recs) == N_USERS and all(len(r) == 10 for r in recs)
-    print(f"all {N_USERS} users (histories of 5-200 items), top 10 each: {elapsed:.1f} s")
+    print(f"  all {N_USERS} users (histories of 5-200 items), top 10 each: {elapsed:.1f} s")
 
 
 if __name__ == "__main__":

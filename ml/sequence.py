@@ -36,13 +36,13 @@ FORMAT_VERSION = SEQUENCE_FORMAT_VERSION
 
 DEFAULTS: dict[str, Any] = {
     "dim": 64,
-    "hidden": 128,
-    "dropout": 0.3,
-    "max_len": 50,
+    "hidden": 64,
+    "dropout": 0.4,
+    "max_len": 20,
     "batch_size": 64,
-    "learning_rate": 2e-3,
-    "epochs": 40,
-    "patience": 5,
+    "learning_rate": 0.01,
+    "epochs": 30,
+    "patience": 4,
     "loss": "full",  # or "sampled" for catalogues too large for a full softmax
     "negatives": 256,
 }

@@ -8,11 +8,12 @@ import sys
 from pathlib import Path
 
 from ml import baselines
-from ml.commands import CommandError, Subparsers, positive_int
+from ml.commands import CommandError, Subparsers, positive_int, progress_bar
+from ml.commands.sequence import add_hyperparameters, hyperparameters
 from ml.data import read_interactions
 from ml.evaluation import evaluate, five_core, leave_one_out
 
-METHODS = (*baselines.METHODS,)
+METHODS = (*baselines.METHODS, "sequence", "hybrid")
 
 
 def register(subparsers: Subparsers) -> None:
@@ -24,11 +25,13 @@ def register(subparsers: Subparsers) -> None:
     parser.add_argument("--interactions", type=Path, required=True, help="I.csv")
     parser.add_argument(
         "--methods",
-        default=",".join(METHODS),
-        help=f"comma-separated, from {', '.join(METHODS)} (default: all)",
+        default=",".join(baselines.METHODS),
+        help=f"comma-separated, from {', '.join(METHODS)} (default: the baselines); "
+        "sequence and hybrid train a GRU on the training part first",
     )
     parser.add_argument("--k", type=positive_int, default=10)
     parser.add_argument("--seed", type=int, default=0)
+    add_hyperparameters(parser)
     parser.set_defaults(handler=run)
 
 
@@ -44,7 +47,22 @@ def run(args: argparse.Namespace) -> None:
     histories, targets = split.testing()
     results = {}
     for method in methods:
-        scorer = baselines.fit(method, split.train)
-        results[method] = evaluate(scorer, histories, targets, split.train.n_items, args.k)
+        if method in baselines.METHODS:
+            scorer = baselines.fit(method, split.train)
+            results[method] = evaluate(scorer, histories, targets, split.train.n_items, args.k)
+    if {"sequence", "hybrid"} & set(methods):
+        from ml import hybrid, sequence
+        from ml.serving import SequenceServer
+
+        with progress_bar("training GRU") as report:
+            model, summary = sequence.fit(
+                split.train, split.valid, seed=args.seed, progress=report, **hyperparameters(args)
+            )
+        hp = summary["hyperparameters"]
+        if "sequence" in methods:
+            server = SequenceServer(sequence.export_arrays(model), split.train.items, hp["max_len"])
+            results["sequence"] = evaluate(server, histories, targets, split.train.n_items, args.k)
+        if "hybrid" in methods:
+            results["hybrid"] = hybrid.evaluate_split(split, model, hp, seed=args.seed)["metrics"]
     json.dump(results, sys.stdout, indent=2)
     print()
