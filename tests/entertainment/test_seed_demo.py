@@ -135,6 +135,13 @@ def test_a_failed_replace_keeps_the_loaded_world_and_leaves_no_files(settings):
 
 
 @pytest.mark.django_db
+def test_no_artwork_stores_no_files(settings):
+    seed("--no-artwork")
+    assert Item.objects.exists() and not Item.objects.exclude(artwork="").exists()
+    assert not any(p.is_file() for p in Path(settings.MEDIA_ROOT).rglob("*"))
+
+
+@pytest.mark.django_db
 def test_bad_sizes_are_refused():
     with pytest.raises(CommandError, match="at least 1"):
         call_command("seed_demo", "--people", "0")

@@ -98,10 +98,13 @@ def load_world(
     world: DemoWorld,
     *,
     accounts: bool,
+    artwork: bool = True,
     replace: bool = False,
     progress: Progress = lambda message: None,
 ) -> LoadReport:
     """Insert what is missing of `world`; with `accounts`, the `demo` and `staff` log-ins too.
+
+    Without `artwork`, items get no covers (quicker, for benchmark-sized worlds).
 
     With `replace`, the loaded demo world is deleted first, in the same transaction: a load that
     fails leaves the old world in place. Raises WorldConflict when another demo world is loaded
@@ -121,7 +124,7 @@ def load_world(
                     f"The database holds another demo world ({', '.join(sorted(others))}); "
                     "use --replace to swap it for this one."
                 )
-            _load(world, accounts, report, written, progress)
+            _load(world, accounts, artwork, report, written, progress)
     except BaseException:
         # The rows are rolled back; take the files written for them too.
         for name in written:
@@ -134,10 +137,15 @@ def load_world(
 
 
 def _load(
-    world: DemoWorld, accounts: bool, report: LoadReport, written: list[str], progress: Progress
+    world: DemoWorld,
+    accounts: bool,
+    artwork: bool,
+    report: LoadReport,
+    written: list[str],
+    progress: Progress,
 ) -> None:
     genres = _genres(world)
-    items = _items(world, genres, written, report, progress)
+    items = _items(world, genres, artwork, written, report, progress)
     people = _people(world, accounts, report)
     progress(f"{report.people} people; writing their history")
     _history(world, people, items, report)
@@ -173,6 +181,7 @@ def _depth(item: DemoItem, by_key: dict[str, DemoItem]) -> int:
 def _items(
     world: DemoWorld,
     genres: dict[tuple[str, str], int],
+    artwork: bool,
     written: list[str],
     report: LoadReport,
     progress: Progress,
@@ -213,14 +222,14 @@ def _items(
                 duration_seconds=spec.duration_seconds,
                 platforms=spec.platforms,
             )
-            if spec.artwork == spec.key:
+            if artwork and spec.artwork == spec.key:
                 covers[spec.key] = _paint(world, spec, row, written)
                 painted += 1
                 if painted % 50 == 0:
                     progress(f"{painted} covers painted")
-            elif spec.artwork:
+            elif artwork and spec.artwork:
                 # A track shows its album's cover: the same files, not a copy.
-                row.artwork.name, row.artwork_thumbnail.name = covers[spec.artwork]
+                row.artwork.name, row.artwork_thumbnail.name = covers.get(spec.artwork, ("", ""))
             rows.append(row)
         Item.objects.bulk_create(rows, batch_size=BATCH)
         for spec, row in zip(generations[depth], rows, strict=True):

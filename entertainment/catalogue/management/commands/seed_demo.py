@@ -48,6 +48,11 @@ class Command(BaseCommand):
             help="films, games and albums (each album with its tracks; default 60)",
         )
         parser.add_argument(
+            "--no-artwork",
+            action="store_true",
+            help="no covers: quicker, for benchmark-sized worlds",
+        )
+        parser.add_argument(
             "--if-empty",
             action="store_true",
             help="do nothing when a demo world is already loaded (what `make demo` uses)",
@@ -77,6 +82,7 @@ class Command(BaseCommand):
             report = loading.load_world(
                 world,
                 accounts=accounts,
+                artwork=not options["no_artwork"],
                 replace=options["replace"],
                 progress=(lambda m: self.stdout.write(f"  {m}")) if verbose else (lambda m: None),
             )
