@@ -51,6 +51,14 @@ def _isolated_storage(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
     settings.MODEL_DIR = tmp_path / "models"
     settings.SNAPSHOT_DIR = tmp_path / "snapshots"
+    # Pages render lists read from the cache: a cache shared with other tests (or other runs
+    # on this machine) would show their items, whose ids this test's database reuses.
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": str(tmp_path),
+        }
+    }
     # The hashed-manifest storage needs `collectstatic`; pages in tests use the plain one.
     settings.STORAGES = {
         **settings.STORAGES,

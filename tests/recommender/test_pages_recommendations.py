@@ -21,14 +21,7 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture(autouse=True)
-def _own_cache(settings, tmp_path):
-    # Lists live in the cache: each test starts with an empty one of its own.
-    settings.CACHES = {
-        "default": {
-            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
-            "LOCATION": str(tmp_path),
-        }
-    }
+def _fresh_model_lookup():
     # The web process looks the active sequence model up every few seconds: look again now.
     realtime._active["checked"] = float("-inf")
 
@@ -59,7 +52,7 @@ def _section(html: str, anchor_id: str) -> str:
 
 
 def _active_sequence_model(item_bias: dict[int, float], items: list[int]) -> None:
-    """A real (tiny) GRU, saved by ml.sequence as training would, whose every weight is zero
+    """A real (tiny) GRU, saved by ml.sequence as training does, whose every weight is zero
     but the items' bias: the next item it proposes is the one with the highest bias left."""
     from ml import sequence  # Keras: imported only by the tests that need a sequence model
 
@@ -67,9 +60,10 @@ def _active_sequence_model(item_bias: dict[int, float], items: list[int]) -> Non
     model.set_weights([np.zeros_like(w) for w in model.get_weights()])
     model.item_bias.assign(np.array([0.0, *(item_bias.get(i, 0.0) for i in items)]))
     version = ModelVersionFactory(kind="sequence", status=ModelVersion.Status.ACTIVE)
+    # A sequence version's directory holds the GRU's export in sequence/.
     sequence.save(
         model,
-        version.path,
+        Path(version.path) / "sequence",
         [str(i) for i in items],
         "0" * 64,
         {"hyperparameters": {"max_len": 20}},
@@ -78,12 +72,13 @@ def _active_sequence_model(item_bias: dict[int, float], items: list[int]) -> Non
 
 
 def _active_artwork_model(vectors: dict[int, list[float]]) -> None:
+    """Artwork embeddings as the artwork model exports them (rows named by image file)."""
     version = ModelVersionFactory(kind="artwork", status=ModelVersion.Status.ACTIVE)
     directory = Path(version.path)
     embeddings = np.array([v / np.linalg.norm(v) for v in map(np.array, vectors.values())])
     save_arrays(directory, embeddings=embeddings)
     files = [f"{pk}.png" for pk in vectors]
-    meta = {"format": "encore.artwork", "format_version": 1, "embedding_files": files}
+    meta = {"format": "encore.artwork", "format_version": 1, "file_ids": files}
     (directory / "meta.json").write_text(json.dumps(meta))
 
 
@@ -299,6 +294,17 @@ def test_up_next_comes_from_the_session_while_history_is_paused(client, user):
     assert "Play Me Next" in panel and "Because you played Played Now" in panel
     # Neither the session's own plays nor what the person rated come up again.
     assert "Played Now</span>" not in panel and "Rated Before" not in panel
+    assert not Play.objects.filter(user=user).exists()
+
+
+def test_a_paused_play_brings_up_next_and_stores_nothing(client, user):
+    played, best = ItemFactory(title="Played Now"), ItemFactory(title="Play Me Next")
+    _active_sequence_model({best.pk: 5.0}, [played.pk, best.pk])
+    _set_privacy(user, history_paused=True)
+    client.force_login(user)
+    page = client.post(reverse("activity:play", args=[played.pk]), follow=True)
+    panel = _section(page.content.decode(), "up-next-heading")
+    assert "Play Me Next" in panel and "Because you played Played Now" in panel
     assert not Play.objects.filter(user=user).exists()
 
 
