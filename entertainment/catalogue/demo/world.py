@@ -473,7 +473,7 @@ class _History:
         return self.affinity(item) + 0.5 * item.quality
 
     def stars(self, item: DemoItem) -> Decimal:
-        score = 3.1 + 1.6 * self.affinity(item) + 0.7 * item.quality + self.person.generosity
+        score = 3.0 + 1.6 * self.affinity(item) + 1.0 * item.quality + self.person.generosity
         score += self.rng.gauss(0, 0.45)
         halves = min(10, max(1, round(score * 2)))
         return Decimal(halves) / 2
@@ -483,7 +483,7 @@ class _History:
         taste = self.person.tastes[kind]
         # Only genres with something in them: a small catalogue leaves some empty.
         genres = sorted(g for g in taste if self.catalogue.starts[kind].get(g))
-        if self.rng.random() < 0.1:  # now and then, something new
+        if self.rng.random() < 0.15:  # now and then, something new
             return self.rng.choice(genres)
         return self.rng.choices(genres, weights=[math.exp(3 * taste[g]) for g in genres])[0]
 
@@ -506,8 +506,8 @@ class _History:
         stars = self.stars(item)
         at = self.now + timedelta(minutes=self.rng.randint(1, 30))
         self.person.ratings.append(DemoRating(item.key, stars, at))
-        # Strong feelings get written down more often.
-        if self.rng.random() < 0.25 + 0.25 * abs(float(stars) - 3) / 2:
+        # Strong feelings get written down more often, disappointment most of all.
+        if self.rng.random() < (0.7 if stars <= 2 else 0.25 + 0.25 * abs(float(stars) - 3) / 2):
             text = review_text(self.rng, item.kind, item.title, item.genres[0], float(stars))
             self.person.reviews.append(
                 DemoReview(item.key, text, stars, at + timedelta(minutes=self.rng.randint(1, 20)))
