@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 
 from ml.artefacts import ArtefactError, read_meta, write_meta, writing
+from ml.data import DataError
 from ml.progress import Progress, keras_callback, scaled
 
 FORMAT = "encore.sentiment"
@@ -55,7 +56,7 @@ DEFAULTS: dict[str, Any] = {
 }
 
 
-class LabelledDataError(ValueError):
+class LabelledDataError(DataError):
     """A labelled-text file that cannot be read; the message names the file and line."""
 
 
