@@ -144,6 +144,9 @@ else:
         "store_processed": False,
     }
     CELERY_RESULT_BACKEND = None
+    # kombu's filesystem transport expects its folders to exist (web, worker and beat alike).
+    for _folder in ("queue", "control", "processed"):
+        (CELERY_BROKER_DIR / _folder).mkdir(parents=True, exist_ok=True)
 
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_SERIALIZER = "json"

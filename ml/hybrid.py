@@ -257,8 +257,13 @@ def train(
     seed: int = 0,
     progress: Progress | None = None,
     sequence_hyper: dict[str, Any] | None = None,
+    text_model: bool = True,
 ) -> dict[str, Any]:
-    """Train the GRU (and the sentiment and artwork models when given data), tune the blend."""
+    """Train the GRU (and the sentiment and artwork models when given data), tune the blend.
+
+    `text_model=False` leaves the sentiment model to its own training (the web application
+    trains each model in its own run); reviews then weigh feedback by their star ratings.
+    """
     from ml import sequence
 
     rows = (
@@ -289,7 +294,7 @@ def train(
         result["sequence"] = gru_only
 
         sentiment = None
-        labelled = _labelled_reviews(reviews)
+        labelled = _labelled_reviews(reviews) if text_model else None
         if labelled is not None:
             from ml.sentiment import train_sentiment
 

@@ -11,6 +11,7 @@ import logging
 import time
 from dataclasses import asdict
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 from entertainment.accounts.models import User
@@ -36,7 +37,8 @@ def up_next_key(user_id: int) -> str:
 def _server(path: str) -> Any:
     from ml.serving import SequenceServer
 
-    return SequenceServer.load(path)
+    # The sequence version is a hybrid directory; the GRU's NumPy export is in sequence/.
+    return SequenceServer.load(Path(path) / "sequence")
 
 
 def active_server() -> Any | None:

@@ -52,16 +52,22 @@ def after_activation(version_id: int) -> None:
 
 
 def model_bundle(directory: Path) -> str | None:
-    """Link the active versions into one directory as ml.hybrid expects; returns their label."""
-    labels = []
-    for kind in ("sequence", "sentiment", "artwork"):
+    """Join the active versions into one hybrid model directory (symlinks); returns their label.
+
+    The sequence version is itself a hybrid directory (its blend and the GRU in `sequence/`);
+    the active text and artwork models are linked in beside it.
+    """
+    sequence = registry.active_version("sequence")
+    if sequence is None:
+        return None
+    for entry in Path(sequence.path).iterdir():
+        (directory / entry.name).symlink_to(entry.resolve())
+    labels = [sequence.label]
+    for kind in ("sentiment", "artwork"):
         version = registry.active_version(kind)
-        if version is None:
-            if kind == "sequence":
-                return None
-            continue
-        (directory / kind).symlink_to(Path(version.path).resolve())
-        labels.append(version.label)
+        if version is not None and version.path:
+            (directory / kind).symlink_to(Path(version.path).resolve())
+            labels.append(version.label)
     return "+".join(labels)
 
 
@@ -87,6 +93,7 @@ def _write_history(path: Path, reviews_path: Path, user_ids: list[int]) -> None:
 
 def refresh_people(user_ids: list[int]) -> int:
     """Compute and store the lists of these people (those still personalised). Returns the count."""
+    from ml.data import read_interactions, read_reviews
     from ml.hybrid import recommend as hybrid_recommend
 
     user_ids = list(personalised_people().filter(pk__in=user_ids).values_list("pk", flat=True))
@@ -102,7 +109,9 @@ def refresh_people(user_ids: list[int]) -> int:
             return 0
         history, reviews = Path(tmp) / "interactions.csv", Path(tmp) / "reviews.csv"
         _write_history(history, reviews, user_ids)
-        rows = hybrid_recommend(bundle, history, reviews, k=CANDIDATES)
+        rows = hybrid_recommend(
+            bundle, read_interactions(history), read_reviews(reviews), k=CANDIDATES
+        )
 
     ranked: dict[int, dict[str, list[lists.Entry]]] = defaultdict(lambda: defaultdict(list))
     for row in rows:

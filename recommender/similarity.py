@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 from django.db.models import Count
 
 from entertainment.accounts.models import User
@@ -48,26 +46,24 @@ def co_played(item_id: int, n: int = 10) -> list[Entry]:
 
 
 @lru_cache(maxsize=2)
-def _embeddings(path: str) -> tuple[np.ndarray, list[int]]:
-    """The artwork model's item embeddings (NumPy only) and the item ids of their rows."""
-    from ml.artefacts import load_array
+def _visual(path: str) -> Any:
+    """The artwork model's item embeddings (NumPy only), keyed by the version's directory."""
+    from ml.hybrid import Visual
 
-    meta = json.loads((Path(path) / "meta.json").read_text())
-    files = meta.get("embedding_files") or meta.get("files") or []
-    ids = [int(Path(name).stem) for name in files]
-    return load_array(path, "embeddings"), ids
+    return Visual.load(Path(path))
 
 
 def looks_like(item_id: int, n: int = 10) -> list[Entry]:
     version = registry.active_version("artwork")
-    if version is None:
+    if version is None or not version.path:
         return []
-    vectors, ids = _embeddings(version.path)
-    if item_id not in ids:
+    visual = _visual(version.path)
+    if visual is None:
         return []
-    row = ids.index(item_id)
-    scores: Any = vectors @ vectors[row]
-    scores[row] = -np.inf
-    best = np.argsort(-scores)[:n]
+    from ml.serving import similar_items
+
     title = Item.objects.filter(pk=item_id).values_list("title", flat=True).first() or ""
-    return [Entry(ids[i], round(float(scores[i]), 6), f"Looks like {title}") for i in best]
+    return [
+        Entry(int(other), round(score, 6), f"Looks like {title}")
+        for other, score in similar_items(visual.embeddings, visual.ids, str(item_id), n)
+    ]

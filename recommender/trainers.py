@@ -17,7 +17,7 @@ import numpy as np
 
 from ml.progress import Progress
 
-from .snapshot import REVIEWS
+from .snapshot import ARTWORK_DIR, ARTWORK_LABELS, INTERACTIONS, REVIEWS
 
 
 class NotEnoughData(Exception):
@@ -64,6 +64,56 @@ def train_sentiment(snapshot: Path, out_dir: Path, seed: int, progress: Progress
     return TrainResult(metrics, _hyperparameters(out_dir))
 
 
+def train_sequence(snapshot: Path, out_dir: Path, seed: int, progress: Progress) -> TrainResult:
+    """The GRU with the hybrid's blend (popularity, item-kNN, Markov, review feedback) tuned on it.
+
+    The text and artwork models are trained by their own runs; serving joins the active
+    versions of all three (refresh.model_bundle).
+    """
+    from ml.data import DataError, read_interactions, read_reviews
+    from ml.hybrid import train as train_hybrid
+
+    try:
+        interactions = read_interactions(snapshot / INTERACTIONS)
+        reviews = read_reviews(snapshot / REVIEWS)
+    except DataError as exc:
+        raise NotEnoughData(str(exc)) from None
+    people = {row.user for row in interactions}
+    if len(people) < 3:
+        raise NotEnoughData(
+            f"the sequence model needs at least 3 people's history; the snapshot has {len(people)}"
+        )
+    result = train_hybrid(
+        interactions, out_dir, reviews=reviews, seed=seed, progress=progress, text_model=False
+    )
+    metrics = {
+        "ndcg@10": result["hybrid"]["ndcg@10"],
+        **{f"gru_{name}": value for name, value in result["sequence"].items()},
+    }
+    return TrainResult(metrics, _hyperparameters(out_dir / "sequence"))
+
+
+def train_artwork(snapshot: Path, out_dir: Path, seed: int, progress: Progress) -> TrainResult:
+    from ml.artwork import ArtworkDataError, train_artwork
+
+    labels = snapshot / ARTWORK_LABELS
+    with labels.open(encoding="utf-8") as handle:
+        images = sum(1 for _ in handle) - 1
+    if images < 10:
+        raise NotEnoughData(
+            f"the artwork model needs at least 10 images; the catalogue has {images}"
+        )
+    try:
+        metrics = train_artwork(
+            snapshot / ARTWORK_DIR, labels, out_dir, seed=seed, progress=progress
+        )
+    except ArtworkDataError as exc:
+        raise NotEnoughData(str(exc)) from None
+    return TrainResult(metrics, _hyperparameters(out_dir))
+
+
 TRAINERS: dict[str, Callable[[Path, Path, int, Progress], TrainResult]] = {
+    "sequence": train_sequence,
     "sentiment": train_sentiment,
+    "artwork": train_artwork,
 }
