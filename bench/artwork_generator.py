@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import math
+import multiprocessing
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -125,6 +126,12 @@ def artwork(genres: list[str], rng: np.random.Generator, size: int = 128) -> Ima
     return Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8), "RGB")
 
 
+def _write(job: tuple[Path, int, list[str], int, int]) -> None:
+    path, seed, genres, index, size = job
+    # One generator per image, so the images do not depend on how many processes draw them.
+    artwork(genres, np.random.default_rng([seed, index]), size).save(path)
+
+
 def generate(
     out_dir: Path, count: int, *, size: int = 128, seed: int = 0, two_genres: float = 0.3
 ) -> Path:
@@ -132,14 +139,19 @@ def generate(
     rng = np.random.default_rng(seed)
     names = list(GENRES)
     out_dir.mkdir(parents=True, exist_ok=True)
+    jobs = []
+    rows = []
+    for index in range(count):
+        k = 2 if rng.random() < two_genres else 1
+        genres = sorted(rng.choice(names, size=k, replace=False).tolist())
+        name = f"art{index:05d}.png"
+        jobs.append((out_dir / name, seed, genres, index, size))
+        rows.append([name, "|".join(genres)])
+    with multiprocessing.Pool() as pool:
+        pool.map(_write, jobs, chunksize=64)
     labels = out_dir / "labels.csv"
     with labels.open("w", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(["file", "genres"])
-        for index in range(count):
-            k = 2 if rng.random() < two_genres else 1
-            genres = sorted(rng.choice(names, size=k, replace=False).tolist())
-            name = f"art{index:05d}.png"
-            artwork(genres, rng, size).save(out_dir / name)
-            writer.writerow([name, "|".join(genres)])
+        writer.writerows(rows)
     return labels

@@ -34,6 +34,7 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=128)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--set", nargs="*", default=[], help="hyperparameter overrides k=v")
+    parser.add_argument("--data", type=Path, help="reuse (or create) the generated images here")
     args = parser.parse_args()
     hyper = {k: json.loads(v) for k, v in (item.split("=", 1) for item in args.set)}
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import sys
 
 import numpy as np
 import pytest
@@ -25,7 +26,8 @@ from ml.sentiment import (
 )
 
 TINY = {"embedding_dim": 16, "lstm_units": 8, "epochs": 12, "patience": 3, "sequence_length": 12}
-FILLER = "the a this that film show game song it was is really quite very so and plot".split()
+FILLER = ["the", "a", "this", "that", "film", "show", "game", "song", "it", "was", "is", "really",
+          "quite", "very", "so", "and", "plot"]  # fmt: skip
 
 
 def planted(n: int, seed: int) -> tuple[list[str], np.ndarray]:
@@ -152,7 +154,8 @@ def run_cli(argv: list[str]) -> int:
     args = root.parse_args(argv)
     try:
         args.handler(args)
-    except (DataError, ArtefactError, CommandError):
+    except (DataError, ArtefactError, CommandError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
         return 2
     return 0
 
