@@ -27,3 +27,6 @@ if settings.SERVE_MEDIA:
     urlpatterns += [
         re_path(r"^media/(?P<path>.*)$", serve, {"document_root": settings.MEDIA_ROOT}),
     ]
+
+handler404 = "entertainment.views.not_found"
+handler500 = "entertainment.views.server_error"

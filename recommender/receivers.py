@@ -15,6 +15,7 @@ from django.db import transaction
 from django.dispatch import receiver
 from django.utils import timezone
 
+from entertainment import queueing
 from entertainment.accounts.models import ErasureRequest
 from entertainment.accounts.signals import erased, erasing, privacy_changed
 from entertainment.activity.models import Play
@@ -34,10 +35,8 @@ log = logging.getLogger(__name__)
 def _enqueue_scoring(review_ids: list[int]) -> None:
     from .tasks import score_reviews
 
-    try:
-        score_reviews.delay(review_ids)
-    except Exception:  # the nightly refresh scores whatever was missed
-        log.warning("could not enqueue sentiment scoring of %s", review_ids, exc_info=True)
+    # Already after commit; if the broker is down, the hourly refresh scores what was missed.
+    queueing.send(score_reviews, review_ids)
 
 
 @receiver(review_recorded)
@@ -78,10 +77,7 @@ def follow_privacy(sender: Any, user_id: int, changes: dict[str, Any], **kwargs:
     if changes["personalised"][1]:
         from .tasks import refresh_batch
 
-        try:
-            refresh_batch.delay([user_id])
-        except Exception:  # the hourly refresh will compute the lists
-            log.warning("could not enqueue a refresh for %s", user_id, exc_info=True)
+        queueing.send(refresh_batch, [user_id])  # else the hourly refresh computes them
     else:
         lists.forget(user_id)
         caching.delete([realtime.up_next_key(user_id)])

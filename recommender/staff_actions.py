@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from django.db import transaction
 
+from entertainment import queueing
 from entertainment.accounts.models import User
 
 from . import registry
@@ -53,7 +54,7 @@ def activate_version(version: ModelVersion) -> ModelVersion:
     try:
         with transaction.atomic():
             active = registry.activate(version)
-            transaction.on_commit(lambda: after_activation.delay(active.pk))
+            queueing.send_on_commit(after_activation, active.pk)
     except registry.CannotActivate as exc:
         raise ActivationRefused(f"{exc}.") from exc
     return active

@@ -55,7 +55,9 @@ def after_activation(version_id: int) -> None:
 @shared_task(name="recommender.refresh_recommendations", autoretry_for=TRANSIENT, max_retries=3)
 def refresh_recommendations() -> int:
     from .refresh import enqueue_refresh
+    from .sentiment import score_reviews
 
+    score_reviews()  # whatever a broker outage kept from being scored on write
     return enqueue_refresh()
 
 

@@ -22,6 +22,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from entertainment import queueing
 from entertainment.accounts.models import User
 
 from . import registry
@@ -59,9 +60,18 @@ def request_training(
                 return request_training(kinds, trigger, requested_by, snapshot)
             runs.append(live)
             continue
-        transaction.on_commit(partial(train.delay, run.pk))
+        queueing.send_on_commit(train, run.pk, on_error=partial(_queue_down, run.pk))
         runs.append(run)
     return runs
+
+
+def _queue_down(run_id: int, exc: Exception) -> None:
+    """The run could not be queued: fail it, so it does not block the next request."""
+    TrainingRun.objects.filter(pk=run_id, status=Status.QUEUED).update(
+        status=Status.FAILED,
+        finished_at=timezone.now(),
+        error=f"The task queue is unavailable ({exc.__class__.__name__}); try again later.",
+    )
 
 
 def _owner_is_gone(run: TrainingRun) -> bool:
@@ -189,7 +199,7 @@ def execute_run(run_id: int, task_id: str = "") -> TrainingRun | None:
         if activated:
             from .tasks import after_activation
 
-            transaction.on_commit(lambda: after_activation.delay(version.pk))
+            queueing.send_on_commit(after_activation, version.pk)
     except Exception as exc:
         _finish(run, Status.FAILED, error="".join(traceback.format_exception_only(exc)).strip())
         log.exception("training run %s failed", run.pk)

@@ -15,6 +15,7 @@ import zipfile
 from collections.abc import Callable, Iterable, Mapping
 from datetime import timedelta
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 from django.conf import settings
@@ -23,6 +24,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.utils import timezone
 
+from entertainment import queueing
 from entertainment.activity.models import Play, Rating, Review
 
 from .models import DataExport, User
@@ -195,12 +197,21 @@ def build(export: DataExport, progress: Callable[[int], None] | None = None) -> 
     return export
 
 
+def _queue_down(export_id: int, exc: Exception) -> None:
+    DataExport.objects.filter(pk=export_id, status=DataExport.Status.PENDING).update(
+        status=DataExport.Status.FAILED,
+        error="The export could not be started because the task queue is unavailable. "
+        "Please try again later.",
+        finished_at=timezone.now(),
+    )
+
+
 def request_export(user: User) -> DataExport:
     """Start building a new export on the `cpu` queue; returns the row that tracks it."""
     from .tasks import build_export
 
     export = DataExport.objects.create(user=user)
-    transaction.on_commit(lambda: build_export.delay(export.pk))
+    queueing.send_on_commit(build_export, export.pk, on_error=partial(_queue_down, export.pk))
     return export
 
 
