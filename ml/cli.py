@@ -11,10 +11,21 @@ import sys
 from collections.abc import Sequence
 
 from ml.artefacts import ArtefactError
-from ml.commands import CommandError, baseline, evaluate, recommend, sequence, train
+from ml.artwork import ArtworkDataError
+from ml.commands import (
+    CommandError,
+    artwork,
+    baseline,
+    evaluate,
+    recommend,
+    sentiment,
+    sequence,
+    train,
+)
 from ml.data import DataError
+from ml.sentiment import LabelledDataError
 
-COMMANDS = (train, recommend, sequence, baseline, evaluate)
+COMMANDS = (train, recommend, sequence, baseline, sentiment, artwork, evaluate)
 
 
 def parser() -> argparse.ArgumentParser:
@@ -31,7 +42,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
         args.handler(args)
-    except (DataError, ArtefactError, CommandError) as exc:
+    except (DataError, LabelledDataError, ArtworkDataError, ArtefactError, CommandError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     return 0
