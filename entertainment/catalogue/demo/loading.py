@@ -82,8 +82,7 @@ def demo_accounts() -> list[str]:
 
 def _remove_rows() -> tuple[int, int, set[str]]:
     """Delete every demo item and demo person; the counts and the items' artwork files."""
-    item_ids = ExternalId.objects.filter(source=SOURCE).values_list("item_id", flat=True)
-    items = Item.objects.filter(pk__in=list(item_ids))
+    items = Item.objects.filter(external_ids__source=SOURCE)
     files = {
         name for pair in items.values_list("artwork", "artwork_thumbnail") for name in pair if name
     }
@@ -167,7 +166,11 @@ def _creators(world: DemoWorld) -> dict[str, int]:
     Creator.objects.bulk_create(
         [Creator(name=name) for name in names], ignore_conflicts=True, batch_size=BATCH
     )
-    return dict(Creator.objects.filter(name__in=names).values_list("name", "pk").iterator())
+    ids: dict[str, int] = {}
+    for start in range(0, len(names), BATCH):
+        chunk = names[start : start + BATCH]
+        ids.update(Creator.objects.filter(name__in=chunk).values_list("name", "pk"))
+    return ids
 
 
 def _depth(item: DemoItem, by_key: dict[str, DemoItem]) -> int:
@@ -191,9 +194,9 @@ def _items(
     ids = {value.split(":", 1)[1]: pk for value, pk in stored.values_list("value", "item_id")}
     files = {
         pk: (artwork, thumbnail)
-        for pk, artwork, thumbnail in Item.objects.filter(pk__in=ids.values()).values_list(
-            "pk", "artwork", "artwork_thumbnail"
-        )
+        for pk, artwork, thumbnail in Item.objects.filter(
+            external_ids__source=SOURCE, external_ids__value__startswith=f"{world.signature}:"
+        ).values_list("pk", "artwork", "artwork_thumbnail")
     }
     # (artwork, thumbnail) file names by the key of the item they belong to.
     covers = {key: files[pk] for key, pk in ids.items() if pk in files}
@@ -276,19 +279,22 @@ def _paint(world: DemoWorld, spec: DemoItem, row: Item, written: list[str]) -> t
 
 def _people(world: DemoWorld, accounts: bool, report: LoadReport) -> dict[str, int]:
     """User ids by demo key, creating the missing people (and log-ins, with `accounts`)."""
-    keys = {_key(world, p.key): p for p in world.people}
+    stored = User.objects.filter(
+        imported_from=SOURCE, imported_id__startswith=f"{world.signature}:"
+    ).values_list("imported_id", "pk")
+    # The log-ins share the prefix; they are looked after below.
+    people = {p.key for p in world.people}
     ids = {
-        keys[imported_id].key: pk
-        for imported_id, pk in User.objects.filter(
-            imported_from=SOURCE, imported_id__in=keys
-        ).values_list("imported_id", "pk")
+        imported_id.split(":", 1)[1]: pk
+        for imported_id, pk in stored
+        if imported_id.split(":", 1)[1] in people
     }
     missing = [p for p in world.people if p.key not in ids]
-    taken = set(
-        User.objects.filter(username__in=[p.username for p in missing]).values_list(
-            "username", flat=True
-        )
-    )
+    wanted = [p.username for p in missing]
+    taken: set[str] = set()
+    for start in range(0, len(wanted), BATCH):
+        chunk = wanted[start : start + BATCH]
+        taken.update(User.objects.filter(username__in=chunk).values_list("username", flat=True))
     if taken:
         raise WorldConflict(
             f"These usernames are taken by accounts outside the demo world: {sorted(taken)}."
@@ -350,9 +356,9 @@ def _history(
     # As in the recording functions: nothing is stored for someone whose history is paused
     # (the `demo` log-in may have paused it before a rerun).
     paused = set(
-        PrivacySettings.objects.filter(
-            user_id__in=people.values(), history_paused=True
-        ).values_list("user_id", flat=True)
+        PrivacySettings.objects.filter(user__imported_from=SOURCE, history_paused=True).values_list(
+            "user_id", flat=True
+        )
     )
     plays, ratings, reviews = [], [], []
     rating_times: dict[tuple[int, str], datetime] = {}
@@ -397,21 +403,18 @@ def _history(
         review_times.update(
             {(user_id, f"demo-review-{n}"): r.at for n, r in enumerate(person.reviews)}
         )
-    user_ids = list(people.values())
-    report.plays = _insert(Play, plays, user_ids)
-    report.ratings = _insert(Rating, ratings, user_ids)
-    report.reviews = _insert(Review, reviews, user_ids)
+    report.plays = _insert(Play, plays)
+    report.ratings = _insert(Rating, ratings)
+    report.reviews = _insert(Review, reviews)
     # Only the rows inserted now: a rerun leaves earlier rows (maybe changed since) alone.
-    mine = {"user_id__in": user_ids, "created_at__gte": started}
+    mine = {"user__imported_from": SOURCE, "created_at__gte": started}
     _backdate(Rating.objects.filter(**mine), rating_times)
     _backdate(Review.objects.filter(**mine), review_times)
 
 
-def _insert(
-    model: type[Play] | type[Rating] | type[Review], rows: Sequence[Model], user_ids: list[int]
-) -> int:
+def _insert(model: type[Play] | type[Rating] | type[Review], rows: Sequence[Model]) -> int:
     """Insert, skipping rows the database already has; the number actually inserted."""
-    mine = model.objects.filter(user_id__in=user_ids)
+    mine = model.objects.filter(user__imported_from=SOURCE)
     before = mine.count()
     model.objects.bulk_create(rows, batch_size=BATCH, ignore_conflicts=True)  # type: ignore[arg-type]
     return mine.count() - before
