@@ -138,3 +138,16 @@ def test_hybrid_train_then_recommend_with_reviews(tmp_path, capsys):
     assert "line 2: rating 'great'" in capsys.readouterr().err
     assert main(["train", "--interactions", str(interactions), "--artwork", str(tmp_path),
                  "--out", str(model)]) == 2  # fmt: skip
+
+
+@pytest.mark.slow
+def test_evaluate_trains_the_gru_and_the_hybrid_on_the_training_part(tmp_path, capsys):
+    interactions = write_chain(tmp_path / "I.csv", n_users=60)
+    assert main(["evaluate", "--interactions", str(interactions), "--methods",
+                 "popularity,sequence,hybrid", "--epochs", "25", "--dim", "16", "--hidden",
+                 "32", "--max-len", "8", "--learning-rate", "0.02"]) == 0  # fmt: skip
+    result = json.loads(capsys.readouterr().out)
+    assert set(result) == {"popularity", "sequence", "hybrid"}
+    # The chain is learnable: both beat popularity on the held-out next items.
+    assert result["sequence"]["ndcg@10"] > result["popularity"]["ndcg@10"]
+    assert result["hybrid"]["ndcg@10"] > result["popularity"]["ndcg@10"]
