@@ -76,14 +76,19 @@ def _write_csv(path: Path, header: list[str], rows: Iterator[list[str]]) -> tupl
 
 
 def _export_artwork(directory: Path) -> int:
-    """Link (or copy) every item's artwork and write `file,genres` labels."""
+    """Link (or copy) each distinct artwork image and write `file,genres` labels."""
     directory.mkdir()
     storage = Item._meta.get_field("artwork").storage
     rows = []
     manifest = []
     items = Item.objects.exclude(artwork="").prefetch_related("genres").order_by("pk")
+    seen: set[str] = set()
     for item in items.iterator(chunk_size=500):
         stored = item.artwork.name or ""
+        if stored in seen:
+            # Tracks share their album's cover: one copy teaches the CNN as much as ten.
+            continue
+        seen.add(stored)
         suffix = Path(stored).suffix.lower() or ".img"
         name = f"{item.pk}{suffix}"
         try:
