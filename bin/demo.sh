@@ -28,9 +28,9 @@ pids+=($!)
 $PY -m celery -A entertainment beat --loglevel=INFO >"$VAR/beat.log" 2>&1 &
 pids+=($!)
 
-# --- Hook: first training run -----------------------------------------------------------------
-# Once the worker is up, the recommender's "train now" entry point belongs here, so a fresh demo
-# shows recommendations as soon as the worker has trained on the demo world.
+# The first start trains all three models on the demo world in the background worker; the site
+# serves popular items meanwhile, and /staff/ shows the runs' progress (log in as staff).
+$PY manage.py train --if-untrained --trigger demo
 
 echo "Encore is starting at http://127.0.0.1:$PORT  (logs: $VAR/worker.log, $VAR/beat.log; Ctrl-C stops all)"
 # No autoreloader: its extra process would outlive a stop.
