@@ -39,13 +39,15 @@ def main() -> None:
     hyper = {k: json.loads(v) for k, v in (item.split("=", 1) for item in args.set)}
 
     with tempfile.TemporaryDirectory() as tmp:
-        folder = Path(tmp) / "art"
-        started = time.perf_counter()
-        labels = generate(folder, args.images, size=args.size, seed=args.seed)
-        print(
-            f"generated {args.images} images of {args.size} px in "
-            f"{time.perf_counter() - started:.1f} s"
-        )
+        folder = args.data or Path(tmp) / "art"
+        labels = folder / "labels.csv"
+        if not labels.is_file():
+            started = time.perf_counter()
+            generate(folder, args.images, size=args.size, seed=args.seed)
+            print(
+                f"generated {args.images} images of {args.size} px in "
+                f"{time.perf_counter() - started:.1f} s"
+            )
         started = time.perf_counter()
         metrics = train_artwork(folder, labels, Path(tmp) / "model", seed=args.seed, **hyper)
         seconds = time.perf_counter() - started
