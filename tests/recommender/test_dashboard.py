@@ -332,17 +332,24 @@ def test_a_dead_broker_shows_unavailable_instead_of_failing(staff_client, settin
 def test_queue_lengths_count_waiting_messages_in_the_filesystem_broker(settings, tmp_path):
     folder = tmp_path / "queue"
     folder.mkdir()
-    options = {"data_folder_in": str(folder), "data_folder_out": str(folder)}
+    options = {
+        "data_folder_in": str(folder),
+        "data_folder_out": str(folder),
+        # kombu keeps queue bindings here; its default is a folder relative to the cwd.
+        "control_folder": str(tmp_path / "control"),
+    }
     settings.CELERY_BROKER_URL = "filesystem://"
     settings.CELERY_BROKER_TRANSPORT_OPTIONS = options
     assert dashboard.queue_lengths() == {"cpu": 0, "gpu": 0}
+    # A fresh transport (kombu caches channels per connection): what a worker would find.
     with Connection("filesystem://", transport_options=options) as conn:
         for queue, n in (("cpu", 2), ("gpu", 1)):
-            simple = conn.SimpleQueue(queue)
+            simple = conn.SimpleQueue(queue, serializer="json")
             for i in range(n):
                 simple.put({"n": i})
             simple.close()
-    assert dashboard.queue_lengths() == {"cpu": 2, "gpu": 1}
+    names = sorted(p.name for p in folder.iterdir())
+    assert dashboard.queue_lengths() == {"cpu": 2, "gpu": 1}, names
 
 
 def test_queue_lengths_count_waiting_messages_in_redis(settings):
