@@ -3,7 +3,7 @@
 from django.urls import include, path
 from rest_framework.routers import DefaultRouter
 
-from entertainment.accounts.api import MyTokenView, ObtainTokenView
+from entertainment.accounts.api import MeView, MyTokenView, ObtainTokenView
 from entertainment.accounts.privacy_api import (
     EraseView,
     MyErasuresView,
@@ -30,6 +30,7 @@ urlpatterns = [
     # Before the router, whose own patterns would otherwise claim "events/".
     path("events/bulk/", BulkIngestView.as_view(), name="events-bulk"),
     path("auth/token/", ObtainTokenView.as_view(), name="auth-token"),
+    path("me/", MeView.as_view(), name="me"),
     path("me/token/", MyTokenView.as_view(), name="my-token"),
     path("me/privacy/", MyPrivacyView.as_view(), name="my-privacy"),
     path("me/privacy/changes/", MySettingChangesView.as_view(), name="my-privacy-changes"),

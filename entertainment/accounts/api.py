@@ -30,6 +30,24 @@ class TokenSerializer(serializers.Serializer):
     created = serializers.DateTimeField(allow_null=True)
 
 
+class MeSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    username = serializers.CharField()
+
+
+class MeView(APIView):
+    """Who the caller is: the smallest authenticated endpoint (clients check their token)."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        summary="Your id and username",
+        responses={200: MeSerializer, **error_responses(401, 403)},
+    )
+    def get(self, request: Request) -> Response:
+        return Response({"id": request.user.pk, "username": request.user.get_username()})
+
+
 def _body(token: Token | None) -> dict[str, object]:
     return {"token": token.key if token else None, "created": token.created if token else None}
 

@@ -110,3 +110,13 @@ def test_imported_accounts_cannot_get_a_token(anon_api, db):
     imported.save()
     response = anon_api.post("/api/auth/token/", {"username": imported.username, "password": ""})
     assert response.status_code == 400
+
+
+def test_me_names_the_token_holder_and_needs_authentication(anon_api, user):
+    key = Token.objects.create(user=user).key
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
+    response = client.get("/api/me/")
+    assert response.status_code == 200
+    assert response.json() == {"id": user.pk, "username": user.username}
+    assert anon_api.get("/api/me/").status_code == 401
