@@ -3,10 +3,8 @@ round-trips, refuses unknown formats, and names the bad file or line."""
 
 from __future__ import annotations
 
-import argparse
 import csv
 import json
-import sys
 
 import numpy as np
 import pytest
@@ -14,9 +12,7 @@ from PIL import Image, ImageDraw
 
 from ml.artefacts import ArtefactError
 from ml.artwork import ArtworkDataError, f1_scores, load_artwork, read_labels, train_artwork
-from ml.commands import CommandError
-from ml.commands import artwork as artwork_command
-from ml.data import DataError
+from ml.cli import main
 
 COLOURS = {"red": (220, 30, 30), "green": (30, 200, 40), "blue": (40, 60, 230)}
 TINY = {"image_size": 24, "filters": [8, 16], "epochs": 20, "patience": 5, "batch_size": 16,
@@ -150,31 +146,18 @@ def test_non_image_and_corrupt_files_are_refused_by_name(tmp_path, bad):
     assert not (tmp_path / "model").exists()
 
 
-def run_cli(argv: list[str]) -> int:
-    """The command group as `python -m ml` runs it: exit 2 with one line for bad input."""
-    root = argparse.ArgumentParser(prog="python -m ml")
-    artwork_command.register(root.add_subparsers(dest="command", required=True))
-    args = root.parse_args(argv)
-    try:
-        args.handler(args)
-    except (DataError, ArtefactError, CommandError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    return 0
-
-
 @pytest.mark.slow
 def test_cli_trains_and_embeds(tmp_path, capsys):
     images = tmp_path / "images"
     labels = make_folder(images, per_genre=8, seed=3)
     model = tmp_path / "model"
-    assert run_cli(["artwork", "train", "--images", str(images), "--labels", str(labels),
+    assert main(["artwork", "train", "--images", str(images), "--labels", str(labels),
                     "--out", str(model), "--epochs", "2", "--image-size", "24"]) == 0  # fmt: skip
     assert json.loads(capsys.readouterr().out)["images"] == 24
 
     out = tmp_path / "embeddings.csv"
     cmd = ["artwork", "embed", "--model", str(model), "--images", str(images), "--out", str(out)]
-    assert run_cli(cmd) == 0
+    assert main(cmd) == 0
     assert "labels.csv" in capsys.readouterr().err  # skipped, and said so
     rows = list(csv.reader(out.open()))
     assert rows[0][:3] == ["file", "genres", "e0"] and len(rows[0]) == 2 + 64
@@ -183,7 +166,7 @@ def test_cli_trains_and_embeds(tmp_path, capsys):
     np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-4)
 
     (images / "corrupt.jpg").write_bytes(b"not a jpeg")
-    assert run_cli(cmd) == 2
+    assert main(cmd) == 2
     assert "corrupt.jpg: not a readable image" in capsys.readouterr().err
 
 
@@ -193,5 +176,5 @@ def test_cli_refuses_missing_files(tmp_path):
         handle.write("ghost.png,red\n")
     cmd = ["artwork", "train", "--images", str(tmp_path / "images"), "--labels", str(labels),
            "--out", str(tmp_path / "model")]  # fmt: skip
-    assert run_cli(cmd) == 2
+    assert main(cmd) == 2
     assert not (tmp_path / "model").exists()

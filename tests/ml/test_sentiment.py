@@ -3,18 +3,14 @@ and its reader and CLI name the bad line."""
 
 from __future__ import annotations
 
-import argparse
 import csv
 import json
-import sys
 
 import numpy as np
 import pytest
 
 from ml.artefacts import ArtefactError
-from ml.commands import CommandError
-from ml.commands import sentiment as sentiment_command
-from ml.data import DataError
+from ml.cli import main
 from ml.sentiment import (
     LabelledDataError,
     binary_metrics,
@@ -147,19 +143,6 @@ def test_bad_uci_line_is_named(tmp_path):
         read_labelled(path)
 
 
-def run_cli(argv: list[str]) -> int:
-    """The command group as `python -m ml` runs it: exit 2 with one line for bad input."""
-    root = argparse.ArgumentParser(prog="python -m ml")
-    sentiment_command.register(root.add_subparsers(dest="command", required=True))
-    args = root.parse_args(argv)
-    try:
-        args.handler(args)
-    except (DataError, ArtefactError, CommandError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    return 0
-
-
 @pytest.mark.slow
 def test_cli_trains_and_predicts(tmp_path, capsys):
     texts, labels = planted(160, seed=3)
@@ -171,7 +154,7 @@ def test_cli_trains_and_predicts(tmp_path, capsys):
             writer.writerow([text, 5 if label else 1])
         writer.writerow(["a lukewarm film", 3])
     model = tmp_path / "model"
-    assert run_cli(["sentiment", "train", "--data", str(data), "--out", str(model),
+    assert main(["sentiment", "train", "--data", str(data), "--out", str(model),
                     "--seed", "1", "--epochs", "10", "--lstm-units", "8",
                     "--embedding-dim", "16"]) == 0  # fmt: skip
     report = json.loads(capsys.readouterr().out)
@@ -181,25 +164,24 @@ def test_cli_trains_and_predicts(tmp_path, capsys):
     queries.write_text('id,text\n1,the show was splendid\n2,"so, a dreadful plot"\n')
     preds = tmp_path / "preds.csv"
     cmd = ["sentiment", "predict", "--model", str(model), "--in", str(queries), "--out", str(preds)]
-    assert run_cli(cmd) == 0
+    assert main(cmd) == 0
     rows = list(csv.DictReader(preds.open()))
     assert [r["text"] for r in rows] == ["the show was splendid", "so, a dreadful plot"]
     assert [r["label"] for r in rows] == ["1", "0"]
     assert float(rows[0]["probability"]) > 0.5 > float(rows[1]["probability"])
 
 
-def test_cli_refuses_bad_input(tmp_path):
+def test_cli_refuses_bad_input(tmp_path, capsys):
     bad = tmp_path / "labelled.csv"
     bad.write_text("text,label\nfine,1\nbad,2\n")
-    assert run_cli(["sentiment", "train", "--data", str(bad), "--out", str(tmp_path / "m")]) == 2
+    assert main(["sentiment", "train", "--data", str(bad), "--out", str(tmp_path / "m")]) == 2
+    assert "labelled.csv, line 3: label '2' is not 0 or 1" in capsys.readouterr().err
     assert not (tmp_path / "m").exists()
     one_sided = tmp_path / "positive.csv"
     one_sided.write_text("text,label\nfine,1\ngood,1\n")
-    assert (
-        run_cli(["sentiment", "train", "--data", str(one_sided), "--out", str(tmp_path / "m")]) == 2
-    )
+    assert main(["sentiment", "train", "--data", str(one_sided), "--out", str(tmp_path / "m")]) == 2
     missing = tmp_path / "missing-model"
     texts = tmp_path / "texts.csv"
     texts.write_text("text\nhello\n")
     cmd = ["sentiment", "predict", "--model", str(missing), "--in", str(texts), "--out", "x.csv"]
-    assert run_cli(cmd) == 2
+    assert main(cmd) == 2
