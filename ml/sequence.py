@@ -41,7 +41,7 @@ DEFAULTS: dict[str, Any] = {
     "max_len": 20,
     "batch_size": 64,
     "learning_rate": 0.01,
-    "epochs": 30,
+    "epochs": 12,
     "patience": 4,
     "loss": "full",  # or "sampled" for catalogues too large for a full softmax
     "negatives": 256,
@@ -210,8 +210,14 @@ def fit(
     n_items = train.n_items
 
     model = build_model(n_items, hp["dim"], hp["hidden"], hp["dropout"])
+    steps = len(windows(train.histories, hp["max_len"])[0]) // hp["batch_size"] + 1
+    # Cosine decay to zero over the epoch budget: late epochs change the model little, so the
+    # validation score stops jumping about and the best epoch is a real one, not a lucky one.
+    schedule = keras.optimizers.schedules.CosineDecay(
+        hp["learning_rate"], decay_steps=steps * hp["epochs"]
+    )
     model.compile(
-        optimizer=keras.optimizers.Adam(learning_rate=hp["learning_rate"]),
+        optimizer=keras.optimizers.Adam(learning_rate=schedule),
         loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
     )
     valid_users = np.flatnonzero(valid_targets >= 0)
