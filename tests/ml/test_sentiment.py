@@ -76,6 +76,7 @@ def test_unknown_format_version_is_refused(trained):
         meta_path.write_text(original)
 
 
+@pytest.mark.slow
 def test_same_seed_same_model(tmp_path):
     texts, labels = planted(80, seed=2)
     quick = {**TINY, "epochs": 2}
