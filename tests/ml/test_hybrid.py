@@ -45,7 +45,7 @@ def test_negative_feedback_pushes_similar_items_down():
             return np.zeros((len(histories), self.n_items), dtype=np.float32)
 
     weights = {**hybrid.DEFAULT_WEIGHTS, "markov": 0.0, "feedback": 1.0, "popularity": 0.0}
-    blender = Blender(Flat(), parts, weights)  # type: ignore[arg-type]
+    blender = Blender(Flat(), parts, weights)
     history = [[index["x1"], index["y1"]]] * 2
     computed = blender.parts_for(history, [[2.0, 1.0], [-2.0, 1.0]])
     liked, disliked = blender.combine(computed, weights)
