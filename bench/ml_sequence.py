@@ -94,26 +94,37 @@ def main() -> None:
         "early-stopping set",
     )
 
+    weights = None
     if args.hybrid:
         from ml import hybrid
 
         result = hybrid.evaluate_split(split, model, hp, seed=args.seed)
-        row("hybrid", result["metrics"], f"(weights {result['weights']})")
+        weights = result["weights"]
+        row("hybrid", result["metrics"], f"(weights {weights})")
 
-    # `python -m ml sequence recommend` for every user of the data set, timed end to end.
+    # `python -m ml sequence recommend` (and the hybrid's `recommend`) for every user, timed.
     with tempfile.TemporaryDirectory() as tmp:
-        model_dir = Path(tmp) / "gru"
-        sequence.save(model, model_dir, split.train.items, "bench", summary, {})
+        model_dir = Path(tmp) / "model"
+        model_dir.mkdir()
+        sequence.save(model, model_dir / "sequence", split.train.items, "bench", summary, {})
         write_interactions(Path(tmp) / "I.csv", interactions)
+        commands = {
+            "sequence recommend": ["sequence", "recommend", "--model", model_dir / "sequence"]
+        }
+        if weights is not None:
+            from ml import hybrid
+
+            hybrid.write_blend(model_dir, split.train, weights, {}, {}, "bench")
+            commands["recommend (hybrid)"] = ["recommend", "--model", model_dir]
         env = {**os.environ, "OPENBLAS_NUM_THREADS": "1"}
-        start = time.monotonic()
-        subprocess.run(
-            [sys.executable, "-m", "ml", "sequence", "recommend", "--model", str(model_dir),
-             "--interactions", str(Path(tmp) / "I.csv"), "--k", "10",
-             "--out", str(Path(tmp) / "recs.csv")],
-            check=True, cwd=ROOT, env=env,
-        )  # fmt: skip
-        print(f"python -m ml sequence recommend, all users: {time.monotonic() - start:.1f} s")
+        for name, command in commands.items():
+            start = time.monotonic()
+            subprocess.run(
+                [sys.executable, "-m", "ml", *map(str, command), "--interactions",
+                 str(Path(tmp) / "I.csv"), "--k", "10", "--out", str(Path(tmp) / "recs.csv")],
+                check=True, cwd=ROOT, env=env,
+            )  # fmt: skip
+            print(f"python -m ml {name}, all users: {time.monotonic() - start:.1f} s")
 
 
 if __name__ == "__main__":

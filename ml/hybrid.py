@@ -322,15 +322,27 @@ def train(
             server, parts, [train_seqs.histories[u] for u in users], valid[users], feedback
         )
         result["hybrid"] = {"ndcg@10": ndcg}
-        # Served with the parts of all the data, including each person's last item.
-        save_arrays(tmp, **Components.fit(seqs).arrays())
         genres = _genres(labels_csv) if labels_csv is not None else {}
-        write_meta(
-            tmp, FORMAT, FORMAT_VERSION, weights=weights, metrics=result, genres=genres,
-            items=seqs.items, data_hash=sequence._hash_rows(rows),
-        )  # fmt: skip
+        write_blend(tmp, seqs, weights, result, genres, sequence._hash_rows(rows))
     report(1.0, "saved")
     return result
+
+
+def write_blend(
+    directory: Path,
+    seqs: Sequences,
+    weights: dict[str, float],
+    result: dict[str, Any],
+    genres: dict[str, list[str]],
+    data_hash: str,
+) -> None:
+    """The hybrid's own files beside `sequence/`: the blend's arrays (from all of `seqs`,
+    each person's last item included) and meta.json."""
+    save_arrays(directory, **Components.fit(seqs).arrays())
+    write_meta(
+        directory, FORMAT, FORMAT_VERSION, weights=weights, metrics=result, genres=genres,
+        items=seqs.items, data_hash=data_hash,
+    )  # fmt: skip
 
 
 def _masked(scores: np.ndarray, histories: Sequence[Sequence[int]]) -> np.ndarray:
