@@ -14,7 +14,7 @@ from rest_framework.views import APIView
 from entertainment.catalogue.models import Item, Kind
 from entertainment.catalogue.serializers import ItemListSerializer
 
-from . import lists, realtime, similarity
+from . import cards, lists, realtime, similarity
 from .lists import Entry
 
 MAX_N = 50
@@ -52,16 +52,10 @@ class SessionNextInput(serializers.Serializer):
 
 
 def _rendered(request: Request, entries: list[Entry]) -> list[dict[str, Any]]:
-    items = Item.objects.prefetch_related("genres").in_bulk([e.item_id for e in entries])
-    context = {"request": request}
+    found = cards.cards(request, (e.item_id for e in entries))
     return [
-        {
-            "rank": rank,
-            "score": e.score,
-            "reason": e.reason,
-            "item": ItemListSerializer(items[e.item_id], context=context).data,
-        }
-        for rank, e in enumerate((e for e in entries if e.item_id in items), start=1)
+        {"rank": rank, "score": e.score, "reason": e.reason, "item": found[e.item_id]}
+        for rank, e in enumerate((e for e in entries if e.item_id in found), start=1)
     ]
 
 

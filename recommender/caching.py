@@ -22,11 +22,26 @@ def get(key: str) -> Any:
         return None
 
 
+def get_many(keys: list[str]) -> dict[str, Any]:
+    try:
+        return cache.get_many(keys)
+    except Exception:
+        log.warning("cache unavailable reading %d keys", len(keys), exc_info=True)
+        return {}
+
+
 def put(key: str, value: Any, ttl: int) -> None:
     try:
         cache.set(key, value, ttl)
     except Exception:
         log.warning("cache unavailable writing %s", key, exc_info=True)
+
+
+def put_many(values: dict[str, Any], ttl: int) -> None:
+    try:
+        cache.set_many(values, ttl)
+    except Exception:
+        log.warning("cache unavailable writing %d keys", len(values), exc_info=True)
 
 
 def delete(keys: Iterable[str]) -> None:

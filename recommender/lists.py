@@ -22,6 +22,8 @@ from .models import Recommendation
 
 CACHE_TTL_S = 7 * 24 * 3600
 POPULAR_TTL_S = 600
+# Privacy changes drop the cached switch at once (receivers.py); the TTL bounds the rest.
+PERSONALISED_TTL_S = 300
 NON_PERSONAL = "popular"
 PLURAL = {Kind.FILM: "films", Kind.MUSIC: "music", Kind.GAME: "games"}
 
@@ -73,9 +75,19 @@ def forget(user_id: int) -> None:
     caching.delete(cache_key(user_id, kind) for kind in Kind.values)
 
 
+def personalised_key(user_id: int) -> str:
+    return f"recs:personalised:{user_id}"
+
+
 def stored(user_id: int, kind: str) -> RecommendationList | None:
-    cached = caching.get(cache_key(user_id, kind))
+    return _stored(user_id, kind, caching.get(cache_key(user_id, kind)))
+
+
+def _stored(user_id: int, kind: str, cached: Any) -> RecommendationList | None:
+    """The person's list from what the cache held (`cached`), else from the database."""
     if isinstance(cached, dict):
+        if not cached["e"]:
+            return None  # the marker for "nothing stored"
         entries = [Entry(**e) for e in cached["e"]]
         return RecommendationList(kind, entries, cached["v"], personalised=True)
     rows = list(
@@ -84,6 +96,9 @@ def stored(user_id: int, kind: str) -> RecommendationList | None:
         .values_list("item_id", "score", "reason", "model_version")
     )
     if not rows:
+        # Remembered, so people without lists don't query the database on every request;
+        # store() overwrites the marker and forget()/drop_item() delete it.
+        caching.put(cache_key(user_id, kind), {"v": "", "e": []}, CACHE_TTL_S)
         return None
     entries = [Entry(item_id, score, reason) for item_id, score, reason, _ in rows]
     caching.put(
@@ -137,11 +152,24 @@ def popular(kind: str, n: int) -> RecommendationList:
     return RecommendationList(kind, entries, NON_PERSONAL, False)
 
 
+def forget_personalised(user_id: int) -> None:
+    """Drop the cached copy of a person's personalisation switch (it has just changed)."""
+    caching.delete([personalised_key(user_id)])
+
+
 def for_person(user: Any, kind: str, n: int) -> RecommendationList:
     """What a person sees for a kind: their own list, or the non-personalised one when
     personalisation is off or nothing has been computed for them yet."""
-    if getattr(user, "is_authenticated", False) and user.privacy.personalised:
-        own = stored(user.pk, kind)
-        if own is not None and own.entries:
-            return RecommendationList(kind, own.entries[:n], own.model_version, True)
+    if getattr(user, "is_authenticated", False):
+        # One cache round trip for the switch and the list: this runs on every API request.
+        keys = [personalised_key(user.pk), cache_key(user.pk, kind)]
+        cached = caching.get_many(keys)
+        personalised = cached.get(keys[0])
+        if not isinstance(personalised, bool):
+            personalised = bool(user.privacy.personalised)
+            caching.put(keys[0], personalised, PERSONALISED_TTL_S)
+        if personalised:
+            own = _stored(user.pk, kind, cached.get(keys[1]))
+            if own is not None and own.entries:
+                return RecommendationList(kind, own.entries[:n], own.model_version, True)
     return popular(kind, n)

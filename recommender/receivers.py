@@ -12,11 +12,12 @@ from functools import partial
 from typing import Any
 
 from django.db import transaction
+from django.db.models.signals import m2m_changed, post_delete, post_save
 from django.dispatch import receiver
 from django.utils import timezone
 
 from entertainment import queueing
-from entertainment.accounts.models import ErasureRequest
+from entertainment.accounts.models import ErasureRequest, PrivacySettings
 from entertainment.accounts.signals import erased, erasing, privacy_changed
 from entertainment.activity.models import Play
 from entertainment.activity.signals import (
@@ -25,8 +26,9 @@ from entertainment.activity.signals import (
     rating_recorded,
     review_recorded,
 )
+from entertainment.catalogue.models import Item
 
-from . import caching, lists, realtime, registry
+from . import caching, cards, lists, realtime, registry
 from .models import ModelVersion, Snapshot
 
 log = logging.getLogger(__name__)
@@ -68,6 +70,29 @@ def follow_batch(
         _enqueue_scoring(review_ids)
     for user_id in last_play_ids:
         realtime.update_up_next(user_id)
+
+
+@receiver(post_save, sender=Item)
+@receiver(post_delete, sender=Item)
+def drop_card(sender: Any, instance: Item, **kwargs: Any) -> None:
+    cards.forget([instance.pk])
+
+
+@receiver(m2m_changed, sender=Item.genres.through)
+def drop_cards_of_regenred(
+    sender: Any, instance: Any, reverse: bool, pk_set: set[int] | None, **kwargs: Any
+) -> None:
+    if kwargs["action"].startswith("post_"):
+        # Reverse (a genre's items changed): pk_set holds the items; None after a clear.
+        cards.forget((pk_set or []) if reverse else [instance.pk])
+
+
+@receiver(post_save, sender=PrivacySettings)
+@receiver(post_delete, sender=PrivacySettings)
+def drop_cached_switch(sender: Any, instance: PrivacySettings, **kwargs: Any) -> None:
+    lists.forget_personalised(instance.user_id)
+    # Again after commit: a request may have cached the old value meanwhile.
+    transaction.on_commit(partial(lists.forget_personalised, instance.user_id))
 
 
 @receiver(privacy_changed)

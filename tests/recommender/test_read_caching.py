@@ -1,0 +1,81 @@
+"""What the recommendation endpoints keep in the cache: always what the database says now."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.cache import cache
+
+from recommender import lists
+from tests.factories import GenreFactory, ItemFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _clear_cache():
+    cache.clear()
+
+
+def _film_cards(api):
+    body = api.get("/api/recommendations/?kind=film").json()
+    return [r["item"] for r in body["results"]]
+
+
+@pytest.fixture
+def listed(user, django_capture_on_commit_callbacks):
+    film, other = ItemFactory(kind="film", title="Alien"), ItemFactory(kind="film")
+    with django_capture_on_commit_callbacks(execute=True):
+        lists.store(
+            user.pk,
+            {"film": [lists.Entry(film.pk, 0.9, "r"), lists.Entry(other.pk, 0.5, "r")]},
+            "v1",
+        )
+    return film, other
+
+
+def test_cards_follow_edits_genres_and_deletion(api, listed):
+    film, other = listed
+    first = _film_cards(api)
+    assert first[0]["title"] == "Alien"
+    assert first[0]["page_url"].startswith("http://testserver/")
+    assert _film_cards(api) == first  # served from the cache, the same card
+
+    film.title = "Aliens"
+    film.save()
+    assert _film_cards(api)[0]["title"] == "Aliens"
+
+    genre = GenreFactory(kind="film", name="Horror")
+    film.genres.add(genre)
+    assert [g["name"] for g in _film_cards(api)[0]["genres"]] == ["Horror"]
+    genre.items.remove(film)
+    assert _film_cards(api)[0]["genres"] == []
+
+    film.delete()
+    assert [c["id"] for c in _film_cards(api)] == [other.pk]
+
+
+def test_cards_use_the_asking_host(api, listed):
+    _film_cards(api)
+    body = api.get("/api/recommendations/?kind=film", HTTP_HOST="localhost").json()
+    assert body["results"][0]["item"]["page_url"].startswith("http://localhost/")
+
+
+def test_a_list_stored_after_a_miss_is_shown(api, user, django_capture_on_commit_callbacks):
+    film = ItemFactory(kind="film")
+    assert api.get("/api/recommendations/?kind=film").json()["personalised"] is False
+    with django_capture_on_commit_callbacks(execute=True):
+        lists.store(user.pk, {"film": [lists.Entry(film.pk, 0.9, "r")]}, "v2")
+    body = api.get("/api/recommendations/?kind=film").json()
+    assert body["personalised"] is True
+    assert [c["id"] for c in _film_cards(api)] == [film.pk]
+
+
+def test_switching_personalisation_off_is_seen_at_once(api, user, listed):
+    assert api.get("/api/recommendations/?kind=film").json()["personalised"] is True
+    privacy = user.privacy
+    privacy.personalised = False
+    privacy.save()
+    assert api.get("/api/recommendations/?kind=film").json()["personalised"] is False
+    privacy.personalised = True
+    privacy.save()
+    assert api.get("/api/recommendations/?kind=film").json()["personalised"] is True
