@@ -26,7 +26,7 @@ import numpy as np
 from keras import ops
 
 from ml.artefacts import hash_files, read_meta, save_arrays, write_meta, writing
-from ml.data import Interaction, Sequences, encode, read_interactions
+from ml.data import DataError, Interaction, Sequences, encode, read_interactions
 from ml.evaluation import metrics, recommend
 from ml.progress import Progress, scaled
 from ml.serving import SEQUENCE_FORMAT, SEQUENCE_FORMAT_VERSION
@@ -234,7 +234,7 @@ def fit(
         ]
         x, y = windows(histories, hp["max_len"])
         if len(x) == 0:
-            raise ValueError("no history has two items: nothing to learn a next item from")
+            raise DataError("no user has two or more items: there is no next item to learn")
         weight = (y > 0).astype(np.float32)
         if hp["loss"] == "full":
             inputs: Any = x

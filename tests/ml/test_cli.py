@@ -151,3 +151,12 @@ def test_evaluate_trains_the_gru_and_the_hybrid_on_the_training_part(tmp_path, c
     # The chain is learnable: both beat popularity on the held-out next items.
     assert result["sequence"]["ndcg@10"] > result["popularity"]["ndcg@10"]
     assert result["hybrid"]["ndcg@10"] > result["popularity"]["ndcg@10"]
+
+
+def test_training_on_nothing_learnable_is_a_clear_error(tmp_path, capsys):
+    lonely = tmp_path / "I.csv"
+    lonely.write_text("user,item,timestamp,weight\na,x,1,\nb,y,2,\n")
+    code = main(["sequence", "train", "--interactions", str(lonely), "--out", str(tmp_path / "m")])
+    assert code == 2
+    assert "no user has two or more items" in capsys.readouterr().err
+    assert not (tmp_path / "m").exists()
