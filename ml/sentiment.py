@@ -53,6 +53,8 @@ DEFAULTS: dict[str, Any] = {
     "validation_fraction": 0.1,
     # "both" (the default: the average of the two), or one branch alone for an ablation
     "branches": "both",
+    # LSTMs trained apart and averaged before joining the bag branch
+    "lstm_members": 1,
 }
 
 
@@ -306,11 +308,14 @@ def build_models(sizes: dict[str, int], hyper: dict[str, Any]) -> dict[str, Any]
     char_ngrams = keras.Input((sizes["char_ngrams"],), name="char_ngrams")
     inputs = [words, word_ngrams, char_ngrams]
 
-    x = layers.Embedding(sizes["words"], hyper["embedding_dim"], mask_zero=True)(words)
-    x = layers.SpatialDropout1D(hyper["dropout"] / 2)(x)
-    x = layers.Bidirectional(layers.LSTM(hyper["lstm_units"]))(x)
-    x = layers.Dropout(hyper["dropout"])(x)
-    lstm_logit = layers.Dense(1, name="lstm_logit")(x)
+    lstm_logits = []
+    for member in range(hyper["lstm_members"]):
+        x = layers.Embedding(sizes["words"], hyper["embedding_dim"], mask_zero=True)(words)
+        x = layers.SpatialDropout1D(hyper["dropout"] / 2)(x)
+        x = layers.Bidirectional(layers.LSTM(hyper["lstm_units"]))(x)
+        x = layers.Dropout(hyper["dropout"])(x)
+        lstm_logits.append(layers.Dense(1, name=f"lstm_logit_{member}")(x))
+    lstm_logit = lstm_logits[0] if len(lstm_logits) == 1 else layers.Average()(lstm_logits)
 
     bags = layers.Concatenate()([word_ngrams, char_ngrams])
     bags = layers.Dropout(hyper["dropout"])(bags)
@@ -329,11 +334,13 @@ def build_models(sizes: dict[str, int], hyper: dict[str, Any]) -> dict[str, Any]
         )
         return built
 
-    return {
-        "lstm": model(lstm_logit, "lstm"),
-        "bag": model(bag_logit, "bag"),
-        "combined": model(layers.Average()([lstm_logit, bag_logit]), "sentiment", trained=False),
-    }
+    models = {f"lstm_{i}": model(logit, f"lstm_{i}") for i, logit in enumerate(lstm_logits)}
+    models["lstm"] = model(lstm_logit, "lstm", trained=False)
+    models["bag"] = model(bag_logit, "bag")
+    models["combined"] = model(
+        layers.Average()([lstm_logit, bag_logit]), "sentiment", trained=False
+    )
+    return models
 
 
 def _data_hash(texts: Sequence[str], labels: np.ndarray) -> str:
@@ -412,7 +419,8 @@ def train_sentiment(
     sizes["words"] = vectorisers.words.vocabulary_size()
 
     models = build_models(sizes, hp)
-    branches = ["lstm", "bag"] if hp["branches"] == "both" else [hp["branches"]]
+    lstms = [f"lstm_{i}" for i in range(hp["lstm_members"])]
+    branches = {"both": [*lstms, "bag"], "lstm": lstms, "bag": ["bag"]}[hp["branches"]]
     metrics: dict[str, float] = {}
     for step, branch in enumerate(branches):
         stop = keras.callbacks.EarlyStopping(
