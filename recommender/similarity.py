@@ -9,12 +9,12 @@ from typing import Any
 
 from django.db.models import Count
 
-from entertainment.accounts.models import User
 from entertainment.activity.models import Play
 from entertainment.catalogue.models import Item
 
 from . import caching, registry
 from .lists import Entry
+from .snapshot import consenting
 
 # A co-play needs this many people behind it, so no list reveals one person's history.
 MIN_PEOPLE = 2
@@ -26,8 +26,7 @@ def co_played(item_id: int, n: int = 10) -> list[Entry]:
     cached = caching.get(key)
     if isinstance(cached, list):
         return [Entry(**e) for e in cached]
-    consenting = User.objects.exclude(privacy_settings__train_on_plays=False)
-    fans = Play.objects.filter(item_id=item_id, user__in=consenting).values("user_id")
+    fans = Play.objects.filter(item_id=item_id, user__in=consenting("plays")).values("user_id")
     title = Item.objects.filter(pk=item_id).values_list("title", flat=True).first() or ""
     rows = (
         Play.objects.filter(user_id__in=fans)

@@ -16,7 +16,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import QuerySet
 
-from entertainment.accounts.models import User
+from entertainment.accounts.models import PrivacySettings, User
 from entertainment.activity.models import Play, Rating, Review
 from entertainment.catalogue.models import Item
 from ml.artefacts import hash_files
@@ -31,12 +31,16 @@ ARTWORK_LABELS = "artwork_labels.csv"
 ARTWORK_MANIFEST = "artwork_manifest.txt"
 
 
-def _consenting(signal: str) -> QuerySet[User]:
+def consenting(signal: str) -> QuerySet[User]:
     """People who let `signal` (plays, ratings, reviews) train the models.
 
-    People without a settings row have the defaults, which `exclude` keeps in.
+    People without a settings row have the defaults: kept in by `exclude` where the default
+    is on, left out by `filter` where it is off.
     """
-    return User.objects.exclude(**{f"privacy_settings__train_on_{signal}": False})
+    field = f"train_on_{signal}"
+    if PrivacySettings._meta.get_field(field).default:
+        return User.objects.exclude(**{f"privacy_settings__{field}": False})
+    return User.objects.filter(**{f"privacy_settings__{field}": True})
 
 
 def _epoch(value: object) -> str:
@@ -123,10 +127,10 @@ def take_snapshot() -> Snapshot:
         n_interactions, interaction_people = _write_csv(
             directory / INTERACTIONS,
             ["user", "item", "timestamp", "weight"],
-            _interaction_rows(_consenting("plays"), _consenting("ratings")),
+            _interaction_rows(consenting("plays"), consenting("ratings")),
         )
         reviews = (
-            Review.objects.filter(user_id__in=_consenting("reviews"))
+            Review.objects.filter(user_id__in=consenting("reviews"))
             .order_by("user_id", "pk")
             .values_list("user_id", "item_id", "text", "rating")
         )

@@ -55,9 +55,12 @@ class PrivacySettings(models.Model):
     history_paused = models.BooleanField(
         default=False, help_text="Do not store plays, ratings or reviews while paused."
     )
+    # Plays and ratings are what the service runs on (a legitimate interest, one click to
+    # refuse). Review text can say far more about a person, so it trains nothing until they
+    # opt in.
     train_on_plays = models.BooleanField(default=True)
     train_on_ratings = models.BooleanField(default=True)
-    train_on_reviews = models.BooleanField(default=True)
+    train_on_reviews = models.BooleanField(default=False)
     review_visibility = models.CharField(
         max_length=12, choices=ReviewVisibility.choices, default=ReviewVisibility.ANONYMOUS
     )

@@ -82,7 +82,7 @@ def test_settings_start_at_the_defaults(api):
         "history_paused": False,
         "train_on_plays": True,
         "train_on_ratings": True,
-        "train_on_reviews": True,
+        "train_on_reviews": False,  # review text trains nothing until the person opts in
         "review_visibility": "anonymous",
         "updated_at": body["updated_at"],
     }
@@ -95,7 +95,7 @@ def test_settings_start_at_the_defaults(api):
         ("history_paused", True),
         ("train_on_plays", False),
         ("train_on_ratings", False),
-        ("train_on_reviews", False),
+        ("train_on_reviews", True),
         ("review_visibility", "private"),
         ("review_visibility", "public"),
     ],
@@ -196,8 +196,8 @@ def test_token_authentication_reaches_the_same_data(user):
     token = Token.objects.create(user=user)
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
-    assert client.patch(PRIVACY, {"train_on_reviews": False}).status_code == 200
-    assert User.objects.get(pk=user.pk).privacy.train_on_reviews is False
+    assert client.patch(PRIVACY, {"train_on_reviews": True}).status_code == 200
+    assert User.objects.get(pk=user.pk).privacy.train_on_reviews is True
     assert client.post(EXPORTS).status_code == 202
 
 

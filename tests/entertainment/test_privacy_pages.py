@@ -53,7 +53,6 @@ DEFAULTS = {
     "personalised": "on",
     "train_on_plays": "on",
     "train_on_ratings": "on",
-    "train_on_reviews": "on",
     "review_visibility": "anonymous",
 }
 
@@ -118,7 +117,7 @@ def test_privacy_page_is_linked_from_the_account_page_and_the_nav(person):
         ("history_paused", "on", True, "Pause my history: on"),
         ("train_on_plays", None, False, "Learn from my plays: off"),
         ("train_on_ratings", None, False, "Learn from my ratings: off"),
-        ("train_on_reviews", None, False, "Learn from my reviews: off"),
+        ("train_on_reviews", "on", True, "Learn from my reviews: on"),
         ("review_visibility", "private", "private", "Who sees my reviews: Private"),
     ],
 )

@@ -146,12 +146,12 @@ def test_personalisation_off_deletes_stored_lists(django_capture_on_commit_callb
 
 def test_every_change_of_a_setting_is_recorded():
     person = UserFactory()
-    change_settings(person, history_paused=True, train_on_reviews=False)
+    change_settings(person, history_paused=True, train_on_reviews=True)
     change_settings(person, history_paused=True)  # no change, no record
     changes = {
         (c.setting, c.old_value, c.new_value) for c in SettingChange.objects.filter(user=person)
     }
-    assert changes == {("history_paused", "off", "on"), ("train_on_reviews", "on", "off")}
+    assert changes == {("history_paused", "off", "on"), ("train_on_reviews", "off", "on")}
     with pytest.raises(ValueError):
         change_settings(person, is_staff=True)
 

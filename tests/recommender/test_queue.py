@@ -7,6 +7,7 @@ from decimal import Decimal
 
 import pytest
 
+from entertainment.accounts.privacy import change_settings
 from entertainment.activity.models import Review
 from recommender.models import ModelVersion, TrainingRun
 from recommender.training import request_training
@@ -32,6 +33,7 @@ def test_sentiment_run_trains_activates_and_scores_reviews(celery_worker_process
     items = [ItemFactory() for _ in range(6)]
     for n in range(40):
         person = UserFactory()
+        change_settings(person, train_on_reviews=True)  # review text trains only by choice
         positive = n % 2 == 0
         words = GOOD if positive else BAD
         ReviewFactory(

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from entertainment.accounts.privacy import change_settings
 from recommender.models import SnapshotMember
 from recommender.snapshot import INTERACTIONS, REVIEWS, kind_hash, take_snapshot
 from tests.factories import ItemFactory, PlayFactory, RatingFactory, ReviewFactory, UserFactory
@@ -31,9 +32,9 @@ def test_each_switch_removes_exactly_that_signal(signal):
     item = ItemFactory()
     _history(keeper, item)
     _history(refuser, item)
-    privacy = refuser.privacy
-    setattr(privacy, f"train_on_{signal}", False)
-    privacy.save()
+    for person in (keeper, refuser):  # reviews train only by choice: both opt in first
+        change_settings(person, train_on_reviews=True)
+    change_settings(refuser, **{f"train_on_{signal}": False})
 
     snapshot = take_snapshot()
     interactions = _rows(snapshot, INTERACTIONS)
@@ -71,3 +72,11 @@ def test_hash_changes_only_with_the_data_of_that_kind():
     third = take_snapshot()
     assert kind_hash(third, "sequence") != kind_hash(second, "sequence")
     assert kind_hash(third, "sentiment") == kind_hash(second, "sentiment")
+
+
+def test_reviews_stay_out_until_the_person_opts_in():
+    person = UserFactory()
+    ReviewFactory(user=person)
+    assert _rows(take_snapshot(), REVIEWS) == []
+    change_settings(person, train_on_reviews=True)
+    assert [r["user"] for r in _rows(take_snapshot(), REVIEWS)] == [str(person.pk)]

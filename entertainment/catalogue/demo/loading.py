@@ -314,6 +314,11 @@ def _people(world: DemoWorld, accounts: bool, report: LoadReport) -> dict[str, i
         for p in missing
     ]
     User.objects.bulk_create(rows, batch_size=BATCH)
+    # The demo's people are made up, so they let every signal train the models; a real
+    # person's reviews train nothing until they switch it on.
+    PrivacySettings.objects.bulk_create(
+        [PrivacySettings(user_id=row.pk, train_on_reviews=True) for row in rows], batch_size=BATCH
+    )
     ids.update({p.key: row.pk for p, row in zip(missing, rows, strict=True)})
     report.people = len(missing)
     if accounts:
