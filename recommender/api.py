@@ -14,7 +14,7 @@ from rest_framework.views import APIView
 from entertainment.catalogue.models import Item, Kind
 from entertainment.catalogue.serializers import ItemListSerializer
 
-from . import cards, lists, realtime, similarity
+from . import caching, cards, lists, realtime, similarity
 from .lists import Entry
 
 MAX_N = 50
@@ -51,8 +51,13 @@ class SessionNextInput(serializers.Serializer):
     n = serializers.IntegerField(min_value=1, max_value=MAX_N, default=10)
 
 
-def _rendered(request: Request, entries: list[Entry]) -> list[dict[str, Any]]:
-    found = cards.cards(request, (e.item_id for e in entries))
+def _rendered(
+    request: Request, entries: list[Entry], cached: dict[str, Any] | None = None
+) -> list[dict[str, Any]]:
+    """Entries with their item cards; `cached` may hold the card generation, read already."""
+    if cached is None:
+        cached = caching.get_many([cards.GENERATION_KEY])
+    found = cards.cards(request, (e.item_id for e in entries), cached.get(cards.GENERATION_KEY))
     return [
         {"rank": rank, "score": e.score, "reason": e.reason, "item": found[e.item_id]}
         for rank, e in enumerate((e for e in entries if e.item_id in found), start=1)
@@ -70,7 +75,12 @@ class RecommendationsView(APIView):
         query.is_valid(raise_exception=True)
         kind, n = query.validated_data.get("kind"), query.validated_data["n"]
         kinds = [kind] if kind else list(Kind.values)
-        found = [lists.for_person(request.user, k, n) for k in kinds]
+        cached = None
+        if request.user.is_authenticated:
+            # Everything this request reads from the cache, in one round trip.
+            keys = [*lists.read_keys(request.user.pk, kinds), cards.GENERATION_KEY]
+            cached = caching.get_many(keys)
+        found = [lists.for_person(request.user, k, n, cached) for k in kinds]
         # Across kinds, the best of each list by rank: scores of different lists don't compare.
         entries = [
             e
@@ -84,7 +94,7 @@ class RecommendationsView(APIView):
                 "kind": kind,
                 "personalised": any(f.personalised for f in found),
                 "model_version": ",".join(sorted({f.model_version for f in found})),
-                "results": _rendered(request, entries),
+                "results": _rendered(request, entries, cached),
             }
         )
 

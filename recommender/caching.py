@@ -30,7 +30,8 @@ def get_many(keys: list[str]) -> dict[str, Any]:
         return {}
 
 
-def put(key: str, value: Any, ttl: int) -> None:
+def put(key: str, value: Any, ttl: int | None) -> None:
+    """`ttl=None` keeps the value until it is replaced or deleted."""
     try:
         cache.set(key, value, ttl)
     except Exception:

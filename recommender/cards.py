@@ -2,16 +2,25 @@
 
 Rendering a card with DRF's serializer costs about a millisecond, ten times what the rest of a
 recommendations request costs, and the same few thousand items appear in everyone's lists; so
-each card is rendered once and kept in the cache with site-relative URLs, made absolute per
-request. An item's save, delete or genre change drops its card (receivers.py); the short TTL
-bounds what a change the signals do not see (a genre renamed, a bulk update) can leave stale.
+each card is rendered once, with site-relative URLs (made absolute per request), and kept:
+
+- in the cache, shared by every process, for CARD_TTL_S;
+- in each web process's memory, under the catalogue's current *generation*: a token that every
+  item save, delete or genre change replaces (receivers.py). The generation is read in the same
+  cache round trip as the person's list, so a warm process answers with no further round trip,
+  and a change anywhere reaches every process on its next request.
+
+A change the signals do not see (a genre renamed, a bulk update) lasts at most CARD_TTL_S.
 """
 
 from __future__ import annotations
 
+import time
+import uuid
 from collections.abc import Iterable
 from typing import Any
 
+from django.db import transaction
 from rest_framework.request import Request
 
 from entertainment.catalogue.models import Item
@@ -20,24 +29,46 @@ from entertainment.catalogue.serializers import ItemListSerializer
 from . import caching
 
 CARD_TTL_S = 300
+GENERATION_KEY = "card:generation"
 URL_FIELDS = ("thumbnail_url", "page_url")
+MEMO_MAX = 50_000
+
+# item id → (generation, monotonic time rendered or fetched, card); one per process.
+_memo: dict[int, tuple[Any, float, dict[str, Any]]] = {}
 
 
 def card_key(item_id: int) -> str:
     return f"card:{item_id}"
 
 
-def cards(request: Request, item_ids: Iterable[int]) -> dict[int, dict[str, Any]]:
-    """item id → card, for the items that exist (a deleted item has no card)."""
+def cards(request: Request, item_ids: Iterable[int], generation: Any) -> dict[int, dict[str, Any]]:
+    """item id → card, for the items that exist (a deleted item has no card).
+
+    `generation` is what the cache held at GENERATION_KEY, read by the caller.
+    """
     ids = list(dict.fromkeys(item_ids))
-    cached = caching.get_many([card_key(i) for i in ids])
-    found = {i: cached[card_key(i)] for i in ids if isinstance(cached.get(card_key(i)), dict)}
+    now = time.monotonic()
+    found: dict[int, dict[str, Any]] = {}
+    for i in ids:
+        memo = _memo.get(i)
+        if memo is not None and memo[0] == generation and now - memo[1] < CARD_TTL_S:
+            found[i] = memo[2]
     missing = [i for i in ids if i not in found]
     if missing:
-        items = Item.objects.prefetch_related("genres").in_bulk(missing)
-        # No request in the context: URLs stay relative, so one cached card serves every host.
-        fresh = {pk: dict(ItemListSerializer(item).data) for pk, item in items.items()}
-        caching.put_many({card_key(pk): card for pk, card in fresh.items()}, CARD_TTL_S)
+        cached = caching.get_many([card_key(i) for i in missing])
+        fresh = {
+            i: cached[card_key(i)] for i in missing if isinstance(cached.get(card_key(i)), dict)
+        }
+        unknown = [i for i in missing if i not in fresh]
+        if unknown:
+            items = Item.objects.prefetch_related("genres").in_bulk(unknown)
+            # No request in the context: URLs stay relative, so one card serves every host.
+            rendered = {pk: dict(ItemListSerializer(item).data) for pk, item in items.items()}
+            caching.put_many({card_key(pk): card for pk, card in rendered.items()}, CARD_TTL_S)
+            fresh.update(rendered)
+        if len(_memo) + len(fresh) > MEMO_MAX:
+            _memo.clear()
+        _memo.update((i, (generation, now, card)) for i, card in fresh.items())
         found.update(fresh)
     # Every cached URL is site-relative ("/..."): the same origin prefixes them all.
     origin = request.build_absolute_uri("/")[:-1]
@@ -54,4 +85,16 @@ def _absolute(origin: str, card: dict[str, Any]) -> dict[str, Any]:
 
 
 def forget(item_ids: Iterable[int]) -> None:
-    caching.delete(card_key(i) for i in item_ids)
+    """These items changed: drop their cards now and again after commit (a request may have
+    rendered the old row meanwhile)."""
+    ids = list(item_ids)
+    _forget(ids)
+    transaction.on_commit(lambda: _forget(ids))
+
+
+def _forget(ids: list[int]) -> None:
+    # Cards first, then the generation: a process that sees the new generation finds no old card.
+    caching.delete(card_key(i) for i in ids)
+    caching.put(GENERATION_KEY, uuid.uuid4().hex, None)
+    for i in ids:
+        _memo.pop(i, None)

@@ -157,19 +157,30 @@ def forget_personalised(user_id: int) -> None:
     caching.delete([personalised_key(user_id)])
 
 
-def for_person(user: Any, kind: str, n: int) -> RecommendationList:
+def read_keys(user_id: int, kinds: list[str]) -> list[str]:
+    """The cache keys for_person reads, for a caller that fetches them with others at once."""
+    return [personalised_key(user_id), *(cache_key(user_id, kind) for kind in kinds)]
+
+
+def for_person(
+    user: Any, kind: str, n: int, cached: dict[str, Any] | None = None
+) -> RecommendationList:
     """What a person sees for a kind: their own list, or the non-personalised one when
-    personalisation is off or nothing has been computed for them yet."""
+    personalisation is off or nothing has been computed for them yet.
+
+    `cached` is what the cache held for read_keys (fetched by the caller); without it, they
+    are fetched here, in one round trip: this runs on every request.
+    """
     if getattr(user, "is_authenticated", False):
-        # One cache round trip for the switch and the list: this runs on every API request.
-        keys = [personalised_key(user.pk), cache_key(user.pk, kind)]
-        cached = caching.get_many(keys)
-        personalised = cached.get(keys[0])
+        if cached is None:
+            cached = caching.get_many(read_keys(user.pk, [kind]))
+        personalised = cached.get(personalised_key(user.pk))
         if not isinstance(personalised, bool):
             personalised = bool(user.privacy.personalised)
-            caching.put(keys[0], personalised, PERSONALISED_TTL_S)
+            caching.put(personalised_key(user.pk), personalised, PERSONALISED_TTL_S)
+            cached[personalised_key(user.pk)] = personalised
         if personalised:
-            own = _stored(user.pk, kind, cached.get(keys[1]))
+            own = _stored(user.pk, kind, cached.get(cache_key(user.pk, kind)))
             if own is not None and own.entries:
                 return RecommendationList(kind, own.entries[:n], own.model_version, True)
     return popular(kind, n)
