@@ -178,3 +178,14 @@ def test_cli_refuses_missing_files(tmp_path):
            "--out", str(tmp_path / "model")]  # fmt: skip
     assert main(cmd) == 2
     assert not (tmp_path / "model").exists()
+
+
+@pytest.mark.slow
+def test_same_seed_same_model(tmp_path):
+    labels = make_folder(tmp_path / "images", per_genre=4, seed=5)
+    quick = {**TINY, "epochs": 2}
+    first = train_artwork(tmp_path / "images", labels, tmp_path / "a", seed=3, **quick)
+    second = train_artwork(tmp_path / "images", labels, tmp_path / "b", seed=3, **quick)
+    assert first == second
+    a = load_artwork(tmp_path / "a").embeddings
+    np.testing.assert_allclose(a, load_artwork(tmp_path / "b").embeddings, atol=1e-6)

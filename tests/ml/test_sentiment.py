@@ -21,7 +21,7 @@ from ml.sentiment import (
     train_sentiment,
 )
 
-TINY = {"embedding_dim": 16, "lstm_units": 8, "epochs": 12, "patience": 3, "sequence_length": 12}
+TINY = {"embedding_dim": 16, "lstm_units": 8, "epochs": 8, "patience": 3, "sequence_length": 12}
 FILLER = ["the", "a", "this", "that", "film", "show", "game", "song", "it", "was", "is", "really",
           "quite", "very", "so", "and", "plot"]  # fmt: skip
 
@@ -156,7 +156,7 @@ def test_cli_trains_and_predicts(tmp_path, capsys):
         writer.writerow(["a lukewarm film", 3])
     model = tmp_path / "model"
     assert main(["sentiment", "train", "--data", str(data), "--out", str(model),
-                    "--seed", "1", "--epochs", "10", "--lstm-units", "8",
+                    "--seed", "1", "--epochs", "6", "--lstm-units", "8",
                     "--embedding-dim", "16"]) == 0  # fmt: skip
     report = json.loads(capsys.readouterr().out)
     assert report["examples"] == 160
