@@ -5,8 +5,9 @@ from __future__ import annotations
 import csv
 import logging
 import tempfile
-from collections import defaultdict
+from collections import Counter, defaultdict
 from pathlib import Path
+from typing import Any
 
 from django.conf import settings
 from django.db.models import QuerySet
@@ -22,6 +23,8 @@ log = logging.getLogger(__name__)
 
 # How deep to rank before splitting by kind: enough for each kind's list to fill.
 CANDIDATES = 300
+# The first, cheaper pass ranks this many times a list's length per kind (see _ranked).
+FIRST_PASS_PER_KIND = 2
 
 
 def personalised_people() -> QuerySet[User]:
@@ -94,13 +97,11 @@ def _write_history(path: Path, reviews_path: Path, user_ids: list[int]) -> None:
 def refresh_people(user_ids: list[int]) -> int:
     """Compute and store the lists of these people (those still personalised). Returns the count."""
     from ml.data import read_interactions, read_reviews
-    from ml.hybrid import recommend as hybrid_recommend
 
     user_ids = list(personalised_people().filter(pk__in=user_ids).values_list("pk", flat=True))
     if not user_ids:
         return 0
     kinds = dict(Item.objects.values_list("pk", "kind"))
-    per_kind = settings.RECOMMENDATIONS_PER_KIND
     with tempfile.TemporaryDirectory() as tmp:
         bundle = Path(tmp) / "bundle"
         bundle.mkdir()
@@ -109,18 +110,67 @@ def refresh_people(user_ids: list[int]) -> int:
             return 0
         history, reviews = Path(tmp) / "interactions.csv", Path(tmp) / "reviews.csv"
         _write_history(history, reviews, user_ids)
-        rows = hybrid_recommend(
-            bundle, read_interactions(history), read_reviews(reviews), k=CANDIDATES
-        )
+        ranked = _ranked(bundle, read_interactions(history), read_reviews(reviews), kinds)
+    every_kind = set(kinds.values())
+    lists.store_many(
+        {
+            user_id: {kind: ranked.get(user_id, {}).get(kind, []) for kind in every_kind}
+            for user_id in user_ids
+        },
+        version,
+    )
+    return len(user_ids)
 
+
+def _ranked(
+    bundle: Path, interactions: list[Any], reviews: list[Any], kinds: dict[int, str]
+) -> dict[int, dict[str, list[lists.Entry]]]:
+    """Each person's best RECOMMENDATIONS_PER_KIND per kind, from one overall ranking.
+
+    Ranking is cheap; explaining each ranked item (its reason) is what costs, so a first pass
+    ranks only a few per kind more than the lists hold. The k best of a longer ranking are the
+    k of a shorter one, so people whose lists that fills are done; the others (a kind short,
+    the first pass full) are ranked again to CANDIDATES deep, as if that had been asked first.
+    """
+    from ml.hybrid import recommend as hybrid_recommend
+
+    per_kind = settings.RECOMMENDATIONS_PER_KIND
+    first_k = min(CANDIDATES, FIRST_PASS_PER_KIND * per_kind * len(set(kinds.values())))
+    ranked, counts = _split_by_kind(
+        hybrid_recommend(bundle, interactions, reviews, k=first_k), kinds, per_kind
+    )
+    short = {
+        str(user_id)
+        for user_id, by_kind in ranked.items()
+        if counts[user_id] >= first_k
+        and any(len(by_kind.get(kind, [])) < per_kind for kind in set(kinds.values()))
+    }
+    if short and first_k < CANDIDATES:
+        again, _ = _split_by_kind(
+            hybrid_recommend(
+                bundle,
+                [row for row in interactions if row.user in short],
+                [row for row in reviews if row.user in short],
+                k=CANDIDATES,
+            ),
+            kinds,
+            per_kind,
+        )
+        ranked.update(again)
+    return ranked
+
+
+def _split_by_kind(
+    rows: list[Any], kinds: dict[int, str], per_kind: int
+) -> tuple[dict[int, dict[str, list[lists.Entry]]], Counter[int]]:
+    """Rows (best first per person) into lists per person and kind; also rows per person."""
     ranked: dict[int, dict[str, list[lists.Entry]]] = defaultdict(lambda: defaultdict(list))
+    counts: Counter[int] = Counter()
     for row in rows:
         item_id, user_id = int(row.item), int(row.user)
+        counts[user_id] += 1
         kind = kinds.get(item_id)
         if kind is None or len(ranked[user_id][kind]) >= per_kind:
             continue
         ranked[user_id][kind].append(lists.Entry(item_id, float(row.score), row.reason))
-    for user_id in user_ids:
-        found = ranked.get(user_id, {})
-        lists.store(user_id, {kind: found.get(kind, []) for kind in set(kinds.values())}, version)
-    return len(user_ids)
+    return ranked, counts
