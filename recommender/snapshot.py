@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from django.conf import settings
-from django.db import transaction
+from django.db import models, transaction
 from django.db.models import QuerySet
 
 from entertainment.accounts.models import PrivacySettings, User
@@ -38,7 +38,9 @@ def consenting(signal: str) -> QuerySet[User]:
     is on, left out by `filter` where it is off.
     """
     field = f"train_on_{signal}"
-    if PrivacySettings._meta.get_field(field).default:
+    switch = PrivacySettings._meta.get_field(field)
+    assert isinstance(switch, models.BooleanField)
+    if switch.default:
         return User.objects.exclude(**{f"privacy_settings__{field}": False})
     return User.objects.filter(**{f"privacy_settings__{field}": True})
 

@@ -57,6 +57,7 @@ def test_sentiment_run_trains_activates_and_scores_reviews(celery_worker_process
     assert len(seen_progress) >= 2  # progress moved while we watched
     version = ModelVersion.objects.get(pk=done.model_version_id)
     assert version.status == ModelVersion.Status.ACTIVE
+    assert version.main_metric_value is not None
     assert 0.0 <= version.main_metric_value <= 1.0
 
     # Activation scores every review on the cpu queue.
