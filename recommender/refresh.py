@@ -135,7 +135,8 @@ def _ranked(
     from ml.hybrid import recommend as hybrid_recommend
 
     per_kind = settings.RECOMMENDATIONS_PER_KIND
-    first_k = min(CANDIDATES, FIRST_PASS_PER_KIND * per_kind * len(set(kinds.values())))
+    every_kind = set(kinds.values())
+    first_k = min(CANDIDATES, FIRST_PASS_PER_KIND * per_kind * len(every_kind))
     ranked, counts = _split_by_kind(
         hybrid_recommend(bundle, interactions, reviews, k=first_k), kinds, per_kind
     )
@@ -143,7 +144,7 @@ def _ranked(
         str(user_id)
         for user_id, by_kind in ranked.items()
         if counts[user_id] >= first_k
-        and any(len(by_kind.get(kind, [])) < per_kind for kind in set(kinds.values()))
+        and any(len(by_kind.get(kind, ())) < per_kind for kind in every_kind)
     }
     if short and first_k < CANDIDATES:
         again, _ = _split_by_kind(
