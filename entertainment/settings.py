@@ -130,7 +130,11 @@ else:
 CELERY_BROKER_DIR = VAR_DIR / "broker"
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
-    CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {"visibility_timeout": 4 * 3600}
+    # A message a worker took but never acknowledged (the worker died) is delivered again after
+    # this long; longer than the longest training run, which acknowledges only when done.
+    CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {
+        "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT_S", 4 * 3600, minimum=1)
+    }
     CELERY_RESULT_BACKEND: str | None = REDIS_URL
 else:
     # A broker that needs no server: messages are files under var/broker, read by a real

@@ -75,8 +75,57 @@ def _test_database_url() -> str:
     return f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
 
 
+def start_worker(
+    extra_env: dict[str, str] | None = None, name: str = "test"
+) -> subprocess.Popen[bytes]:
+    """Start a real `celery worker` process (both queues) on the test database and Redis,
+    and wait until it answers a ping."""
+    env = {
+        **os.environ,
+        "DATABASE_URL": _test_database_url(),
+        "MODEL_DIR": str(settings.MODEL_DIR),
+        "SNAPSHOT_DIR": str(settings.SNAPSHOT_DIR),
+        "MEDIA_ROOT": str(settings.MEDIA_ROOT),
+        "EXPORT_ROOT": str(settings.EXPORT_ROOT),
+        **(extra_env or {}),
+    }
+    from entertainment.celery import app
+
+    node = f"{name}-{os.getpid()}-{time.monotonic_ns()}@%h"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "entertainment", "worker", "-Q", "cpu,gpu",
+         "--pool=solo", "--loglevel=INFO", "--without-heartbeat", "--without-gossip",
+         "--without-mingle", "-n", node],
+        cwd=ROOT,
+        env=env,
+    )  # fmt: skip
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError("celery worker exited during start-up")
+        if app.control.ping(timeout=1.0):
+            return proc
+    proc.kill()
+    raise RuntimeError("celery worker did not answer a ping within 60 s")
+
+
+def stop_worker(proc: subprocess.Popen[bytes]) -> None:
+    proc.terminate()
+    try:
+        proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=10)
+
+
 @pytest.fixture
-def celery_worker_process(transactional_db) -> Iterator[subprocess.Popen[bytes]]:
+def worker_env() -> dict[str, str]:
+    """Extra environment for the worker process; a test module may override this fixture."""
+    return {}
+
+
+@pytest.fixture
+def celery_worker_process(transactional_db, worker_env) -> Iterator[subprocess.Popen[bytes]]:
     """A real `celery worker` process on the test database and a real Redis broker.
 
     Tests using it must use committed data (transactional_db), since the worker is another
@@ -84,50 +133,9 @@ def celery_worker_process(transactional_db) -> Iterator[subprocess.Popen[bytes]]
     """
     if not settings.REDIS_URL:
         pytest.skip("worker tests need Redis (set REDIS_URL)")
-    env = {
-        **os.environ,
-        "DATABASE_URL": _test_database_url(),
-        "MODEL_DIR": str(settings.MODEL_DIR),
-        "SNAPSHOT_DIR": str(settings.SNAPSHOT_DIR),
-        "MEDIA_ROOT": str(settings.MEDIA_ROOT),
-    }
     from entertainment.celery import app
 
     app.control.purge()
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "entertainment",
-            "worker",
-            "-Q",
-            "cpu,gpu",
-            "--pool=solo",
-            "--loglevel=INFO",
-            "--without-heartbeat",
-            "--without-gossip",
-            "--without-mingle",
-            "-n",
-            f"test-{os.getpid()}@%h",
-        ],
-        cwd=ROOT,
-        env=env,
-    )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError("celery worker exited during start-up")
-        replies = app.control.ping(timeout=1.0)
-        if replies:
-            break
-    else:
-        proc.kill()
-        raise RuntimeError("celery worker did not answer a ping within 60 s")
+    proc = start_worker(worker_env)
     yield proc
-    proc.terminate()
-    try:
-        proc.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+    stop_worker(proc)

@@ -1,0 +1,156 @@
+"""The pipeline through real workers and a real Redis broker: train, activate, refresh, serve
+through the API, retrain after an erasure, and survive a worker killed mid-training."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from datetime import timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.utils import timezone
+from rest_framework.test import APIClient
+
+from entertainment.accounts.erasure import erase_account
+from entertainment.accounts.privacy import change_settings
+from recommender import registry
+from recommender.models import ModelVersion, Recommendation, SnapshotMember, TrainingRun
+from recommender.tasks import retrain_after_erasure
+from recommender.training import request_training
+from tests.conftest import start_worker, stop_worker
+from tests.factories import ItemFactory, PlayFactory, RatingFactory, UserFactory
+
+pytestmark = [pytest.mark.worker, pytest.mark.slow]
+
+KINDS = ["film", "music", "game"]
+
+
+def _wait_for(predicate, timeout: float, what: str):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.5)
+    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+
+
+def _world(people: int = 36, items: int = 24) -> tuple[list[Any], list[Any]]:
+    """People who play items in a fixed cycle: a successor structure the GRU must learn."""
+    catalogue = [ItemFactory(kind=KINDS[n % 3], title=f"Item {n}") for n in range(items)]
+    start = timezone.now() - timedelta(days=30)
+    persons = []
+    for p in range(people):
+        person = UserFactory()
+        persons.append(person)
+        offset = p % items
+        for step in range(12):
+            item = catalogue[(offset + step) % items]
+            PlayFactory(user=person, item=item, started_at=start + timedelta(hours=p * 13 + step))
+        RatingFactory(user=person, item=catalogue[offset], value=Decimal("4.5"))
+    return persons, catalogue
+
+
+def _finished(run_id: int, timeout: float = 300) -> TrainingRun:
+    def done():
+        run = TrainingRun.objects.get(pk=run_id)
+        return run if run.status not in TrainingRun.LIVE else None
+
+    return _wait_for(done, timeout, f"training run {run_id}")
+
+
+def test_training_to_recommendations_through_the_api_and_retraining_after_erasure(
+    celery_worker_process, settings
+):
+    persons, _ = _world()
+    private = persons[-1]
+    change_settings(private, personalised=False)
+
+    (run,) = request_training(["sequence"])
+    run = _finished(run.pk)
+    assert run.status == TrainingRun.Status.SUCCEEDED, run.error
+    assert run.progress == 100
+    version = ModelVersion.objects.get(pk=run.model_version_id)
+    assert version.status == ModelVersion.Status.ACTIVE
+
+    # Activation refreshes every personalised person's lists on the cpu queue.
+    personalised = persons[:-1]
+    _wait_for(
+        lambda: Recommendation.objects.values("user").distinct().count() == len(personalised),
+        180,
+        "every personalised person's lists",
+    )
+    assert not Recommendation.objects.filter(user=private).exists()
+
+    client = APIClient()
+    client.force_authenticate(persons[0])
+    body = client.get("/api/recommendations/?kind=film&n=5").json()
+    assert body["personalised"] is True
+    assert body["model_version"].startswith(version.label)
+    assert body["results"] and all(r["item"]["kind"] == "film" for r in body["results"])
+    assert all(r["reason"] for r in body["results"])
+    client.force_authenticate(private)
+    assert client.get("/api/recommendations/?kind=film").json()["personalised"] is False
+
+    # Erasing an account marks the version trained with it; the retrain replaces and discards it.
+    erased = persons[1]
+    erased_id = erased.pk
+    erase_account(erased)
+    version.refresh_from_db()
+    assert version.needs_retrain_since is not None
+    settings.ERASURE_RETRAIN_WINDOW_H = 0
+    run_ids = retrain_after_erasure()
+    assert len(run_ids) == 1
+    retrain = _finished(run_ids[0])
+    assert retrain.status == TrainingRun.Status.SUCCEEDED, retrain.error
+    assert retrain.trigger == TrainingRun.Trigger.ERASURE
+    new = registry.active_version("sequence")
+    assert new is not None and new.pk != version.pk and new.needs_retrain_since is None
+    assert not SnapshotMember.objects.filter(user_id=erased_id).exists()
+    _wait_for(lambda: not Path(version.path).exists(), 30, "the old version's files to go")
+    assert registry.due_for_erasure_retrain() == []
+
+
+@pytest.fixture
+def worker_env() -> dict[str, str]:
+    # Redeliver an unacknowledged message soon, so a second worker takes over the killed one's.
+    return {"CELERY_VISIBILITY_TIMEOUT_S": "8"}
+
+
+def test_a_worker_killed_mid_training_leaves_the_old_version_serving(
+    celery_worker_process, worker_env
+):
+    _world(people=48, items=30)
+    (first,) = request_training(["sequence"])
+    first = _finished(first.pk)
+    serving = registry.active_version("sequence")
+    assert serving is not None
+    for person in UserFactory.create_batch(6):  # new data, so the next run is not skipped
+        PlayFactory(user=person)
+
+    (run,) = request_training(["sequence"])
+    _wait_for(lambda: "epoch" in TrainingRun.objects.get(pk=run.pk).stage, 240, "training to start")
+    os.kill(celery_worker_process.pid, signal.SIGKILL)
+    celery_worker_process.wait(timeout=10)
+
+    run.refresh_from_db()
+    assert run.status == TrainingRun.Status.RUNNING
+    assert registry.active_version("sequence") == serving  # the old version keeps serving
+    out_dir = Path(serving.path).parent / f"run-{run.pk}"
+    assert not out_dir.exists()  # only a temporary directory, never a half-written model
+
+    # The message was never acknowledged: Redis hands it to the next worker, which sees the
+    # first one's process is gone and trains the run again (attempt 2).
+    second = start_worker(worker_env, name="second")
+    try:
+        run = _finished(run.pk, timeout=300)
+    finally:
+        stop_worker(second)
+    assert run.status == TrainingRun.Status.SUCCEEDED, run.error
+    assert run.attempts == 2
+    assert registry.active_version("sequence").pk == run.model_version_id
+    assert ModelVersion.objects.filter(kind="sequence", status="active").count() == 1
