@@ -186,3 +186,45 @@ def test_erasure_request_row_is_the_persons_own():
     erase_history(person)
     assert ErasureRequest.objects.get(user=person).models_clean_at is not None
     assert not SnapshotMember.objects.filter(user=person).exists()
+
+
+def test_no_redis_key_names_an_erased_person(settings, django_capture_on_commit_callbacks):
+    """Against the real Redis of the PostgreSQL pass: lists, up-next and throttle counters."""
+    if not settings.REDIS_URL:
+        pytest.skip("needs Redis (set REDIS_URL)")
+    import re
+    import uuid
+
+    import redis
+    from django.core.cache import caches
+    from rest_framework.test import APIClient
+
+    prefix = f"erasure-test-{uuid.uuid4().hex[:8]}"
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": settings.REDIS_URL,
+            "KEY_PREFIX": prefix,
+        }
+    }
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_RATES": {"anon": "1000/min", "user": "1000/min", "bulk": "1000/min"},
+    }
+    caches["default"].clear()
+    person, _, _ = _person_with_everything(django_capture_on_commit_callbacks)
+    client = APIClient()
+    client.force_authenticate(person)
+    assert client.get("/api/recommendations/?kind=film").status_code == 200
+    server = redis.Redis.from_url(settings.REDIS_URL)
+    names = re.compile(rf"(^|[:_]){person.pk}($|[:_])")
+
+    def naming() -> list[str]:
+        keys = [k.decode() for k in server.scan_iter(f"{prefix}:*")]
+        return [k for k in keys if names.search(k.split(":", 2)[-1])]
+
+    assert naming()  # the person's lists, up-next and throttle counter are there
+    with django_capture_on_commit_callbacks(execute=True):
+        erase_account(person)
+    assert naming() == []
+    caches["default"].clear()
