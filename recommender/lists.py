@@ -111,7 +111,9 @@ def _plain(entry: Entry) -> dict[str, Any]:
 def forget(user_id: int) -> None:
     """Delete a person's stored lists everywhere (personalisation off, erasure)."""
     Recommendation.objects.filter(user_id=user_id).delete()
-    caching.delete(cache_key(user_id, kind) for kind in Kind.values)
+    keys = [cache_key(user_id, kind) for kind in Kind.values]
+    # The cached switch names the person too: erasure must leave no key behind.
+    caching.delete([*keys, personalised_key(user_id)])
 
 
 def personalised_key(user_id: int) -> str:
