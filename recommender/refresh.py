@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import logging
+import re
 import tempfile
 from collections import Counter, defaultdict
 from pathlib import Path
@@ -113,13 +114,47 @@ def refresh_people(user_ids: list[int]) -> int:
         ranked = _ranked(bundle, read_interactions(history), read_reviews(reviews), kinds)
     every_kind = set(kinds.values())
     lists.store_many(
-        {
-            user_id: {kind: ranked.get(user_id, {}).get(kind, []) for kind in every_kind}
-            for user_id in user_ids
-        },
+        _readable(
+            {
+                user_id: {kind: ranked.get(user_id, {}).get(kind, []) for kind in every_kind}
+                for user_id in user_ids
+            }
+        ),
         version,
     )
     return len(user_ids)
+
+
+_REASON = re.compile(r"^(because you played|looks like) (\S+)$")
+
+
+def _readable(
+    by_person: dict[int, dict[str, list[lists.Entry]]],
+) -> dict[int, dict[str, list[lists.Entry]]]:
+    """ml/ explains with ids ("because you played 17"); people read titles."""
+    entries = [e for by_kind in by_person.values() for found in by_kind.values() for e in found]
+    referenced = {
+        int(match.group(2))
+        for e in entries
+        if (match := _REASON.match(e.reason)) and match.group(2).isdigit()
+    }
+    titles = dict(Item.objects.filter(pk__in=referenced).values_list("pk", "title"))
+
+    def said(reason: str) -> str:
+        match = _REASON.match(reason)
+        if match and match.group(2).isdigit() and int(match.group(2)) in titles:
+            reason = f"{match.group(1)} {titles[int(match.group(2))]}"
+        elif reason.startswith("popular in "):
+            reason = "popular in " + reason.removeprefix("popular in ").replace("-", " ")
+        return reason[:1].upper() + reason[1:]
+
+    return {
+        person: {
+            kind: [lists.Entry(e.item_id, e.score, said(e.reason)) for e in found]
+            for kind, found in by_kind.items()
+        }
+        for person, by_kind in by_person.items()
+    }
 
 
 def _ranked(
