@@ -68,8 +68,12 @@ def follow_batch(
 ) -> None:
     if review_ids:
         _enqueue_scoring(review_ids)
-    for user_id in last_play_ids:
-        realtime.update_up_next(user_id)
+    if last_play_ids:
+        from .tasks import update_up_next
+
+        # A batch may touch thousands of people: their up-next lists are a cpu task's work,
+        # not the ingesting request's.
+        queueing.send(update_up_next, sorted(last_play_ids))
 
 
 @receiver(post_save, sender=Item)

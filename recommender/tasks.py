@@ -89,3 +89,12 @@ def retrain_after_erasure() -> list[int]:
 
     kinds = due_for_erasure_retrain()
     return [run.pk for run in request_training(kinds, trigger="erasure")] if kinds else []
+
+
+@shared_task(name="recommender.update_up_next", autoretry_for=TRANSIENT, max_retries=3)
+def update_up_next(user_ids: list[int]) -> int:
+    from .realtime import update_up_next as run
+
+    for user_id in user_ids:
+        run(user_id)
+    return len(user_ids)
