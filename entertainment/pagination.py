@@ -57,3 +57,37 @@ class CappedPageNumberPagination(PageNumberPagination):
         if len(size.lstrip("0")) > len(str(self.max_page_size)):
             return self.max_page_size
         return min(int(size), self.max_page_size)
+
+
+def document_pagination_errors(
+    result: dict[str, Any], generator: Any, request: Any, public: bool
+) -> dict[str, Any]:
+    """drf-spectacular hook: every paginated listing documents its 400 (bad page) and 404."""
+    # Imported here: api_errors imports DRF views, which settings loading must not pull in.
+    from entertainment.api_errors import FIELD_ERRORS_SCHEMA
+
+    for path_item in result.get("paths", {}).values():
+        for operation in path_item.values():
+            names = {
+                p.get("name") for p in operation.get("parameters", []) if p.get("in") == "query"
+            }
+            if "page" not in names:
+                continue
+            responses = operation.setdefault("responses", {})
+            responses.setdefault(
+                "400",
+                {
+                    "description": "Invalid input: messages per field.",
+                    "content": {"application/json": {"schema": FIELD_ERRORS_SCHEMA}},
+                },
+            )
+            responses.setdefault(
+                "404",
+                {
+                    "description": "A page past the end.",
+                    "content": {
+                        "application/json": {"schema": {"$ref": "#/components/schemas/DetailError"}}
+                    },
+                },
+            )
+    return result

@@ -328,6 +328,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "entertainment.pagination.document_pagination_errors",
+    ],
     # Several models have a "kind" with different choices: name each explicitly.
     "ENUM_NAME_OVERRIDES": {
         "ItemKindEnum": "entertainment.catalogue.models.Kind",

@@ -11,6 +11,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from entertainment.activity.serializers import MAX_DB_ID
+from entertainment.api_errors import error_responses
 from entertainment.catalogue.models import Item, Kind
 from entertainment.catalogue.serializers import ItemListSerializer
 
@@ -46,7 +48,10 @@ class SimilarQuery(serializers.Serializer):
 
 class SessionNextInput(serializers.Serializer):
     items = serializers.ListField(
-        child=serializers.IntegerField(min_value=1), min_length=1, max_length=200
+        # Bounded like every id in a body: a larger number overflows the database's integer.
+        child=serializers.IntegerField(min_value=1, max_value=MAX_DB_ID),
+        min_length=1,
+        max_length=200,
     )
     n = serializers.IntegerField(min_value=1, max_value=MAX_N, default=10)
 
@@ -69,7 +74,10 @@ class RecommendationsView(APIView):
 
     permission_classes = [permissions.IsAuthenticated]
 
-    @extend_schema(parameters=[RecommendationsQuery], responses={200: RecommendationsSerializer})
+    @extend_schema(
+        parameters=[RecommendationsQuery],
+        responses={200: RecommendationsSerializer, **error_responses(400, 401)},
+    )
     def get(self, request: Request) -> Response:
         query = RecommendationsQuery(data=request.query_params)
         query.is_valid(raise_exception=True)
@@ -110,7 +118,8 @@ class SimilarItemsView(APIView):
             200: inline_serializer(
                 "SimilarItems",
                 {"by": serializers.CharField(), "results": EntrySerializer(many=True)},
-            )
+            ),
+            **error_responses(400, 404),
         },
     )
     def get(self, request: Request, pk: int) -> Response:
@@ -137,7 +146,8 @@ class SessionNextView(APIView):
             200: inline_serializer(
                 "SessionNext",
                 {"model_version": serializers.CharField(), "results": EntrySerializer(many=True)},
-            )
+            ),
+            **error_responses(400),
         },
     )
     def post(self, request: Request) -> Response:

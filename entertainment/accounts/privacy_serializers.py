@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from django.urls import reverse
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -13,6 +12,9 @@ from . import own_data
 from .models import DataExport, ErasureRequest, PrivacySettings, SettingChange, User
 from .privacy import SETTINGS
 from .privacy_forms import EXPLANATIONS, MAX_ITEMS_PER_ERASURE
+
+# The largest id a bigint primary key holds.
+MAX_ITEM_ID = 2**63 - 1
 
 
 class PrivacySettingsSerializer(serializers.ModelSerializer[PrivacySettings]):
@@ -61,7 +63,8 @@ class DataExportSerializer(serializers.ModelSerializer[DataExport]):
     def get_expired(self, export: DataExport) -> bool:
         return own_data.is_expired(export)
 
-    @extend_schema_field(OpenApiTypes.URI)
+    # Nullable: an export not ready (or expired) has no address.
+    @extend_schema_field(serializers.URLField(allow_null=True))
     def get_download_url(self, export: DataExport) -> str | None:
         if export.status != DataExport.Status.READY or own_data.is_expired(export):
             return None
@@ -86,7 +89,8 @@ class ErasureSerializer(serializers.ModelSerializer[ErasureRequest]):
             "models_clean_by",
         ]
 
-    @extend_schema_field(OpenApiTypes.DATETIME)
+    # Null once the models are clean (nothing left to wait for).
+    @extend_schema_field(serializers.DateTimeField(allow_null=True))
     def get_models_clean_by(self, erasure: ErasureRequest) -> Any:
         return own_data.retrain_deadline(erasure)
 
@@ -96,7 +100,8 @@ class EraseRequestSerializer(serializers.Serializer):
 
     scope = serializers.ChoiceField(choices=SCOPES)
     items = serializers.ListField(
-        child=serializers.IntegerField(min_value=1),
+        # Bounded: a larger number overflows the database's integer (a 500, not a 400).
+        child=serializers.IntegerField(min_value=1, max_value=MAX_ITEM_ID),
         required=False,
         allow_empty=False,
         max_length=MAX_ITEMS_PER_ERASURE,

@@ -12,7 +12,7 @@ from rest_framework import serializers
 
 from entertainment.catalogue.models import Item
 
-from .models import MAX_STARS, MIN_STARS, Play, Rating, Review, validate_half_star
+from .models import MAX_STARS, MIN_STARS, Play, Rating, Review, Sentiment, validate_half_star
 
 # Bounds that keep every number a client sends inside what the database columns hold.
 MAX_DB_ID = 2**63 - 1
@@ -105,6 +105,8 @@ class PlayUpdateSerializer(PlaySerializer):
 
 class ReviewSerializer(_OwnRowSerializer):
     text = serializers.CharField(max_length=10_000)
+    # Blank until the sentiment model has read the review: the schema must allow "".
+    sentiment = serializers.ChoiceField(choices=Sentiment.choices, allow_blank=True, read_only=True)
     rating = star_field(required=False, allow_null=True, default=None)
 
     class Meta:
@@ -225,8 +227,13 @@ class EventErrorSerializer(serializers.Serializer):
 
 
 class IngestRejectedSerializer(serializers.Serializer):
+    # A body that is not a batch at all (not an array, unparseable) gets only the detail.
     detail = serializers.CharField()
-    invalid_events = serializers.IntegerField(help_text="How many events are invalid.")
+    invalid_events = serializers.IntegerField(
+        required=False, help_text="How many events are invalid (absent if no batch was read)."
+    )
     errors = EventErrorSerializer(  # type: ignore[assignment]  # a field, popped by DRF
-        many=True, help_text="The first invalid events, in order."
+        many=True,
+        required=False,
+        help_text="The first invalid events, in order (absent if no batch was read).",
     )
