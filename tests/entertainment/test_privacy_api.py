@@ -236,6 +236,16 @@ def test_erase_items_are_checked(api, user, other_user):
     assert not ErasureRequest.objects.exists()
 
 
+def test_erase_refuses_an_item_id_too_large_for_the_database(api, user):
+    # Found by fuzzing: such an id reached the query and overflowed SQLite's integer (a 500).
+    mine = _history(user)[0]
+    response = api.post(ERASE, {"scope": "items", "items": [mine.pk, 2**70]}, format="json")
+    assert response.status_code == 400
+    assert "items" in response.json()
+    assert Play.objects.filter(user=user).count() == 2
+    assert not ErasureRequest.objects.exists()
+
+
 def test_erase_all_history(api, user, django_capture_on_commit_callbacks):
     _history(user)
     with django_capture_on_commit_callbacks(execute=True):

@@ -6,9 +6,18 @@ import re
 import uuid
 
 import pytest
+import schemathesis
 import yaml
 from django.core.management import call_command
 from django.test import Client
+from rest_framework.authtoken.models import Token
+from schemathesis.specs.openapi.checks import (
+    response_schema_conformance,
+    status_code_conformance,
+)
+
+from entertainment.wsgi import application
+from tests.factories import RatingFactory, ReviewFactory, UserFactory
 
 BULK = "/api/events/bulk/"
 
@@ -124,3 +133,83 @@ def test_swagger_ui_assets_are_served_locally(settings, db):
     assert script.status_code == 200
     assert script["Content-Type"].startswith("application/javascript")
     assert "/api/schema/" in script.content.decode()
+
+
+# --- Real answers match the schema (each a mismatch the API fuzzer found) -------------------
+
+
+def _answer_conforms(
+    settings, method: str, path: str, user=None, expected: int | None = None, **case
+) -> None:
+    """Sends one request through the app and checks its status and body against the schema."""
+    settings.ALLOWED_HOSTS = ["localhost"]  # schemathesis's WSGI client calls this host
+    api = schemathesis.openapi.from_wsgi("/api/schema/", application)
+    operation = api[path][method]
+    headers = {}
+    if user is not None:
+        headers["Authorization"] = f"Token {Token.objects.get_or_create(user=user)[0].key}"
+    response = operation.Case(headers=headers, **case).call()
+    assert response.status_code == expected
+    operation.Case(**case).validate_response(
+        response, checks=[status_code_conformance, response_schema_conformance]
+    )
+
+
+@pytest.mark.django_db
+def test_a_pending_export_without_its_download_url_matches(settings):
+    _answer_conforms(settings, "POST", "/api/me/exports/", UserFactory(), 202)
+
+
+@pytest.mark.django_db
+def test_an_erasure_whose_models_are_clean_matches(settings):
+    user = UserFactory()
+    RatingFactory(user=user)
+    _answer_conforms(
+        settings,
+        "POST",
+        "/api/me/erase/",
+        user,
+        200,
+        body={"scope": "history"},
+        media_type="application/json",
+    )
+
+
+@pytest.mark.django_db
+def test_a_review_not_yet_read_by_the_sentiment_model_matches(settings):
+    user = UserFactory()
+    ReviewFactory(user=user, sentiment="")
+    _answer_conforms(settings, "GET", "/api/reviews/", user, 200)
+
+
+@pytest.mark.django_db
+def test_a_bulk_body_that_is_not_a_batch_matches(settings):
+    _answer_conforms(
+        settings,
+        "POST",
+        BULK,
+        UserFactory(),
+        400,
+        body={"type": "rating"},
+        media_type="application/json",
+    )
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("method", "path", "case", "expected"),
+    [
+        ("GET", "/api/genres/", {"query": {"page": "9"}}, 404),
+        ("GET", "/api/genres/", {"query": {"page": "x"}}, 400),
+        ("GET", "/api/recommendations/", {}, 401),
+        ("GET", "/api/items/{id}/similar/", {"path_parameters": {"id": 999999}}, 404),
+        (
+            "POST",
+            "/api/sessions/next/",
+            {"body": {"items": [999999]}, "media_type": "application/json"},
+            400,
+        ),
+    ],
+)
+def test_refusals_are_documented(settings, method, path, case, expected):
+    _answer_conforms(settings, method, path, None, expected, **case)

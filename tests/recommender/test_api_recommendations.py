@@ -113,3 +113,10 @@ def test_session_next_validates_item_ids(anon_api):
     assert response.status_code == 400
     assert "items" in response.json()
     assert anon_api.post("/api/sessions/next/", {"items": []}, format="json").status_code == 400
+
+
+def test_session_next_refuses_an_id_too_large_for_the_database(anon_api):
+    # Found by fuzzing: such an id reached the query and overflowed SQLite's integer (a 500).
+    response = anon_api.post("/api/sessions/next/", {"items": [5, 2**70]}, format="json")
+    assert response.status_code == 400
+    assert "items" in response.json()
