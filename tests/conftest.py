@@ -139,3 +139,25 @@ def celery_worker_process(transactional_db, worker_env) -> Iterator[subprocess.P
     proc = start_worker(worker_env)
     yield proc
     stop_worker(proc)
+
+
+@pytest.fixture
+def wsgi_app(settings) -> Iterator[object]:
+    """The site's WSGI application, for clients that call it directly (schemathesis).
+
+    Like Django's own test client, requests must not close the database connection at their
+    end: on PostgreSQL that would end the test's transaction (and its data) mid-test.
+    """
+    from django.core import signals
+    from django.db import close_old_connections
+
+    from entertainment.wsgi import application
+
+    settings.ALLOWED_HOSTS = ["localhost"]  # the host schemathesis's WSGI client calls
+    signals.request_started.disconnect(close_old_connections)
+    signals.request_finished.disconnect(close_old_connections)
+    try:
+        yield application
+    finally:
+        signals.request_started.connect(close_old_connections)
+        signals.request_finished.connect(close_old_connections)
