@@ -78,6 +78,8 @@ def describe(changes: dict[str, tuple[Any, Any]]) -> str:
 
 # A page of the erase list holds fewer; this bounds a hand-made request.
 MAX_ITEMS_PER_ERASURE = 500
+# The largest id a bigint primary key holds: a larger one overflows the query (a 500).
+MAX_ITEM_ID = 2**63 - 1
 
 
 class ItemIdsField(forms.Field):
@@ -96,6 +98,8 @@ class ItemIdsField(forms.Field):
             ids = sorted({int(v) for v in values})
         except (TypeError, ValueError):
             raise forms.ValidationError(self.error_messages["invalid"], code="invalid") from None
+        if any(not 1 <= i <= MAX_ITEM_ID for i in ids):
+            raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
         if len(ids) > MAX_ITEMS_PER_ERASURE:
             raise forms.ValidationError(self.error_messages["too_many"], code="too_many")
         return ids

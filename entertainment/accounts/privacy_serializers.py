@@ -11,10 +11,7 @@ from rest_framework import serializers
 from . import own_data
 from .models import DataExport, ErasureRequest, PrivacySettings, SettingChange, User
 from .privacy import SETTINGS
-from .privacy_forms import EXPLANATIONS, MAX_ITEMS_PER_ERASURE
-
-# The largest id a bigint primary key holds.
-MAX_ITEM_ID = 2**63 - 1
+from .privacy_forms import EXPLANATIONS, MAX_ITEM_ID, MAX_ITEMS_PER_ERASURE
 
 
 class PrivacySettingsSerializer(serializers.ModelSerializer[PrivacySettings]):
