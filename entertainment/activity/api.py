@@ -28,12 +28,12 @@ from rest_framework import serializers, status, viewsets
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.throttling import UserRateThrottle
 from rest_framework.views import APIView
 
 from entertainment.accounts.models import User
 from entertainment.api_errors import error_responses
 from entertainment.parsers import BoundedJSONParser
+from entertainment.throttling import BulkIngestThrottle
 
 from .ingest import IngestRejected, ingest
 from .models import Play, Rating, Review
@@ -256,12 +256,6 @@ class ReviewViewSet(OwnActivityViewSet):
             rating=data.get("rating", row.rating if row is not None else None),
             client_event_id=data.get("client_event_id"),
         )
-
-
-class BulkIngestThrottle(UserRateThrottle):
-    """Its own budget (REST_FRAMEWORK's "bulk" rate): one request may carry 10,000 events."""
-
-    scope = "bulk"
 
 
 _EVENT_EXAMPLES = [
