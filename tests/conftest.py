@@ -51,6 +51,7 @@ def _isolated_storage(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
     settings.MODEL_DIR = tmp_path / "models"
     settings.SNAPSHOT_DIR = tmp_path / "snapshots"
+    settings.EXPORT_ROOT = tmp_path / "exports"
     # Pages render lists read from the cache: a cache shared with other tests (or other runs
     # on this machine) would show their items, whose ids this test's database reuses.
     settings.CACHES = {

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.core.files.storage import FileSystemStorage
@@ -104,10 +106,25 @@ class LoginSession(models.Model):
         return f"session of {self.user_id}"
 
 
+class ExportStorage(FileSystemStorage):
+    """Exports are personal: kept under EXPORT_ROOT, outside MEDIA_ROOT (which is served
+    publicly), and handed out only by the owner's download view.
+
+    The folder is read from settings on each use rather than once at import, so a changed
+    EXPORT_ROOT (tests, a management shell) is honoured like MEDIA_ROOT is for media.
+    """
+
+    @property
+    def base_location(self) -> str:
+        return str(settings.EXPORT_ROOT)
+
+    @property
+    def location(self) -> str:
+        return os.path.abspath(self.base_location)
+
+
 def _export_storage() -> FileSystemStorage:
-    # Exports are personal: kept outside MEDIA_ROOT (which is served publicly) and handed out
-    # only by the owner's download view.
-    return FileSystemStorage(location=settings.EXPORT_ROOT)
+    return ExportStorage()
 
 
 class DataExport(models.Model):

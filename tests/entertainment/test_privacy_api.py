@@ -4,11 +4,8 @@ from __future__ import annotations
 
 import io
 import time
-import uuid
 import zipfile
-from collections.abc import Iterator
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from django.utils import timezone
@@ -31,30 +28,9 @@ from tests.factories import (
 pytestmark = pytest.mark.django_db
 
 
-def _remove_new_archives(root: Path) -> Iterator[None]:
-    # The export storage is bound to EXPORT_ROOT at import (shared with any worker process the
-    # test starts), so archives a test builds are removed by name afterwards.
-    before = set(root.rglob("*.zip"))
-    yield
-    for path in set(root.rglob("*.zip")) - before:
-        path.unlink(missing_ok=True)
-
-
 PRIVACY = "/api/me/privacy/"
 EXPORTS = "/api/me/exports/"
 ERASE = "/api/me/erase/"
-
-
-@pytest.fixture(autouse=True)
-def _own_cache(settings):
-    # Throttle counters live in the cache: keep them per test, not in the shared file cache.
-    settings.CACHES = {
-        "default": {
-            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
-            "LOCATION": f"privacy-api-{uuid.uuid4()}",
-        }
-    }
-    yield from _remove_new_archives(Path(settings.EXPORT_ROOT))
 
 
 def client_of(user: User) -> APIClient:

@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import io
-import uuid
 import zipfile
-from collections.abc import Iterator
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from django.contrib.auth.models import Permission
@@ -38,15 +35,6 @@ from tests.factories import (
 pytestmark = pytest.mark.django_db
 
 
-def _remove_new_archives(root: Path) -> Iterator[None]:
-    # The export storage is bound to EXPORT_ROOT at import (shared with any worker process the
-    # test starts), so archives a test builds are removed by name afterwards.
-    before = set(root.rglob("*.zip"))
-    yield
-    for path in set(root.rglob("*.zip")) - before:
-        path.unlink(missing_ok=True)
-
-
 PRIVACY = "/accounts/privacy/"
 EXPORTS = "/accounts/privacy/exports/"
 DEFAULTS = {
@@ -55,17 +43,6 @@ DEFAULTS = {
     "train_on_ratings": "on",
     "review_visibility": "anonymous",
 }
-
-
-@pytest.fixture(autouse=True)
-def _own_cache(settings):
-    settings.CACHES = {
-        "default": {
-            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
-            "LOCATION": f"privacy-pages-{uuid.uuid4()}",
-        }
-    }
-    yield from _remove_new_archives(Path(settings.EXPORT_ROOT))
 
 
 def logged_in(user: User) -> Client:
