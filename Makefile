@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/test
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 
-.PHONY: help venv demo serve test lint typecheck contracts pytest pytest-pg format bench clean
+.PHONY: help venv browser wrk demo serve test lint typecheck contracts pytest pytest-pg format bench clean
 
 help:
 	@echo "make demo   install, migrate, load the demo world, train, serve on http://127.0.0.1:8000"
@@ -23,6 +23,14 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e ".[dev]"
 	touch $(STAMP)
+
+# Debian's Chromium for the browser tests (Playwright drives it; nothing downloads a browser).
+browser:
+	@test -x /usr/bin/chromium || (apt-get update -qq && apt-get install -y -qq --no-install-recommends chromium)
+
+# wrk loads gunicorn in the benchmarks.
+wrk:
+	@command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq --no-install-recommends wrk)
 
 demo: venv
 	bash bin/demo.sh
@@ -47,13 +55,13 @@ pytest: venv
 # Everything that touches the database again on PostgreSQL, with Redis and real worker processes.
 pytest-pg: venv
 	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) \
-		$(PY) -m pytest tests/entertainment tests/recommender tests/e2e $(ARGS)
+		$(PY) -m pytest tests/entertainment tests/recommender tests/e2e tests/browser $(ARGS)
 
-test: lint typecheck contracts
+test: lint typecheck contracts browser
 	$(PY) -m pytest -m "not worker"
 	$(MAKE) pytest-pg
 
-bench: venv
+bench: venv wrk
 	@for script in bench/*.py; do echo "== $$script"; $(PY) $$script || exit 1; done
 
 clean:
