@@ -112,7 +112,8 @@ if REDIS_URL and not REDIS_URL.startswith(("redis://", "rediss://", "unix://")):
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            # Django's Redis cache, failing fast for a moment after a failure (see cache.py).
+            "BACKEND": "entertainment.cache.FailFastRedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": env_str("CACHE_KEY_PREFIX", "encore") or "encore",
             "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},

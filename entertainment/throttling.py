@@ -12,6 +12,8 @@ from typing import Any
 
 from rest_framework.throttling import AnonRateThrottle, SimpleRateThrottle, UserRateThrottle
 
+from .cache import CacheDown
+
 log = logging.getLogger(__name__)
 
 
@@ -19,8 +21,12 @@ class FailOpen(SimpleRateThrottle):
     def allow_request(self, request: Any, view: Any) -> bool:
         try:
             return super().allow_request(request, view)
-        except Exception:
-            log.warning("throttle cache unavailable; letting the request through", exc_info=True)
+        except Exception as exc:
+            # A fast failure (CacheDown) needs no traceback: the backend logged the outage.
+            log.warning(
+                "throttle cache unavailable; letting the request through",
+                exc_info=not isinstance(exc, CacheDown),
+            )
             return True
 
 

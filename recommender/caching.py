@@ -6,19 +6,27 @@ Every list also lives in the database, so a cache failure costs speed, not answe
 from __future__ import annotations
 
 import logging
+import sys
 from collections.abc import Iterable
 from typing import Any
 
 from django.core.cache import cache
 
+from entertainment.cache import CacheDown
+
 log = logging.getLogger(__name__)
+
+
+def _traceback() -> bool:
+    """Log the traceback of a real failure; a fast failure (CacheDown) was logged once already."""
+    return not isinstance(sys.exc_info()[1], CacheDown)
 
 
 def get(key: str) -> Any:
     try:
         return cache.get(key)
     except Exception:
-        log.warning("cache unavailable reading %s", key, exc_info=True)
+        log.warning("cache unavailable reading %s", key, exc_info=_traceback())
         return None
 
 
@@ -26,7 +34,7 @@ def get_many(keys: list[str]) -> dict[str, Any]:
     try:
         return cache.get_many(keys)
     except Exception:
-        log.warning("cache unavailable reading %d keys", len(keys), exc_info=True)
+        log.warning("cache unavailable reading %d keys", len(keys), exc_info=_traceback())
         return {}
 
 
@@ -35,14 +43,14 @@ def put(key: str, value: Any, ttl: int | None) -> None:
     try:
         cache.set(key, value, ttl)
     except Exception:
-        log.warning("cache unavailable writing %s", key, exc_info=True)
+        log.warning("cache unavailable writing %s", key, exc_info=_traceback())
 
 
 def put_many(values: dict[str, Any], ttl: int) -> None:
     try:
         cache.set_many(values, ttl)
     except Exception:
-        log.warning("cache unavailable writing %d keys", len(values), exc_info=True)
+        log.warning("cache unavailable writing %d keys", len(values), exc_info=_traceback())
 
 
 def delete(keys: Iterable[str]) -> None:
@@ -51,4 +59,4 @@ def delete(keys: Iterable[str]) -> None:
         cache.delete_many(keys)
     except Exception:
         # Erasure and privacy switches call this: say so loudly, the key outlives its TTL.
-        log.error("cache unavailable deleting %s", keys, exc_info=True)
+        log.error("cache unavailable deleting %s", keys, exc_info=_traceback())

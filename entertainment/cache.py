@@ -1,0 +1,94 @@
+"""Django's Redis cache, failing fast for a moment after Redis fails.
+
+Every caller already treats a cache error as a miss (recommender/caching.py, the throttles);
+what an error costs is the problem. A Redis that is stopped refuses connections at once, but
+one that hangs (frozen, swapping, a network partition) costs each call the socket timeout, and
+one request makes several calls: a page would take seconds. So after a connection error or a
+timeout, every call in this process fails at once, without touching the network, for
+`down_backoff_s` (an OPTIONS entry; 1 s by default), and then Redis is tried again. A request
+pays at most one timeout, and the site is back on Redis within that long of Redis's return.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, TypeVar
+
+import redis
+from django.core.cache.backends.redis import RedisCache, RedisCacheClient
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+DEFAULT_DOWN_BACKOFF_S = 1.0
+
+# Per process, per server list: when to try Redis again (time.monotonic()).
+_down_until: dict[tuple[str, ...], float] = {}
+
+
+class CacheDown(redis.ConnectionError):
+    """Raised without a network call while Redis is considered down."""
+
+
+class FailFastRedisCacheClient(RedisCacheClient):
+    def __init__(
+        self, servers: list[str], down_backoff_s: float = DEFAULT_DOWN_BACKOFF_S, **options: Any
+    ) -> None:
+        super().__init__(servers, **options)
+        self._down_key = tuple(servers)
+        self._down_backoff_s = float(down_backoff_s)
+
+    def _call(self, call: Callable[..., T], *args: Any) -> T:
+        if time.monotonic() < _down_until.get(self._down_key, 0.0):
+            raise CacheDown("Redis failed moments ago; not trying again yet")
+        try:
+            result = call(*args)
+        except (redis.ConnectionError, redis.TimeoutError):
+            if self._down_key not in _down_until:
+                log.error("Redis unreachable; failing cache calls fast for a while")
+            _down_until[self._down_key] = time.monotonic() + self._down_backoff_s
+            raise
+        if _down_until.pop(self._down_key, None) is not None:
+            log.warning("Redis reachable again")
+        return result
+
+    def add(self, key: Any, value: Any, timeout: Any) -> bool:
+        return self._call(super().add, key, value, timeout)
+
+    def get(self, key: Any, default: Any) -> Any:
+        return self._call(super().get, key, default)
+
+    def set(self, key: Any, value: Any, timeout: Any) -> None:
+        self._call(super().set, key, value, timeout)
+
+    def touch(self, key: Any, timeout: Any) -> bool:
+        return self._call(super().touch, key, timeout)
+
+    def delete(self, key: Any) -> bool:
+        return self._call(super().delete, key)
+
+    def get_many(self, keys: Iterable[Any]) -> dict[Any, Any]:
+        return self._call(super().get_many, keys)
+
+    def has_key(self, key: Any) -> bool:
+        return self._call(super().has_key, key)
+
+    def incr(self, key: Any, delta: int) -> Any:
+        return self._call(super().incr, key, delta)
+
+    def set_many(self, data: Mapping[Any, Any], timeout: Any) -> None:
+        self._call(super().set_many, data, timeout)
+
+    def delete_many(self, keys: Iterable[Any]) -> None:
+        self._call(super().delete_many, keys)
+
+    def clear(self) -> bool:
+        return self._call(super().clear)
+
+
+class FailFastRedisCache(RedisCache):
+    def __init__(self, server: str | list[str], params: dict[str, Any]) -> None:
+        super().__init__(server, params)
+        self._class = FailFastRedisCacheClient

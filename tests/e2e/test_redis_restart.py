@@ -1,0 +1,244 @@
+"""Redis stopped and started again under a running site (issue 6, "Faults").
+
+A private `redis-server` on a free loopback port backs the Django cache, configured exactly
+as settings.py configures it from REDIS_URL (key prefix, socket timeouts). With it up, the
+recommendations API caches in it; killed, pages and the API answer from the database and
+writes are stored, each request quickly; frozen (SIGSTOP: it accepts nothing and answers
+nothing), the socket timeouts bound every request; started again on the same port, the same
+process caches and throttles in it again, with no restart.
+
+Plays and ratings enqueue no Celery task (their receivers only touch the cache), so the
+broker is not part of this test; tests/recommender/test_broker_down.py covers sends that fail.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+import entertainment
+from entertainment.activity.models import Play, Rating
+from entertainment.cache import DEFAULT_DOWN_BACKOFF_S
+from entertainment.throttling import ResilientUserRateThrottle
+from recommender import lists
+from recommender.models import Recommendation
+from tests.factories import ItemFactory, UserFactory
+
+# transaction=True: on-commit hooks (the cache writes that follow a stored list, a play or a
+# rating) run as they do in production, against the Redis under test.
+pytestmark = pytest.mark.django_db(transaction=True)
+
+# "A couple of seconds": a request that waits on a dead or frozen cache must not take longer.
+QUICK_S = 2.0
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class RedisServer:
+    """One private redis-server that can be killed, frozen and started again on its port."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self.port = _free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def client(self) -> Any:
+        import redis
+
+        return redis.Redis(host="127.0.0.1", port=self.port, socket_timeout=1)
+
+    def start(self) -> None:
+        self.proc = subprocess.Popen(
+            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+             "--appendonly", "no", "--dir", str(self.directory)],
+            stdout=subprocess.DEVNULL,
+        )  # fmt: skip
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                if self.client().ping():
+                    return
+            except OSError:
+                pass
+            except Exception as exc:  # redis.ConnectionError is no OSError
+                if self.proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"redis-server did not start on {self.port}") from exc
+            time.sleep(0.05)
+
+    def kill(self, sig: int = signal.SIGKILL) -> None:
+        assert self.proc is not None
+        self.proc.send_signal(sig)
+        self.proc.wait(timeout=10)
+        self.proc = None
+
+    def signal(self, sig: int) -> None:
+        assert self.proc is not None
+        self.proc.send_signal(sig)
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            self.proc.send_signal(signal.SIGCONT)
+            self.proc.kill()
+            self.proc.wait(timeout=10)
+            self.proc = None
+
+
+@pytest.fixture
+def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
+    if shutil.which("redis-server") is None:
+        pytest.skip("needs redis-server on PATH")
+    server = RedisServer(tmp_path)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def site_cache(redis_server: RedisServer, settings: Any, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The cache settings.py builds for REDIS_URL pointing at the private server; its prefix."""
+    monkeypatch.setenv("REDIS_URL", redis_server.url)
+    monkeypatch.setenv("CACHE_KEY_PREFIX", "restart-test")
+    # A fresh copy of the settings module, run under that environment (never registered).
+    spec = importlib.util.spec_from_file_location(
+        "entertainment._settings_with_redis", Path(entertainment.__file__).parent / "settings.py"
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    built = module.CACHES
+    assert built["default"]["BACKEND"] == "entertainment.cache.FailFastRedisCache"
+    assert built["default"]["LOCATION"] == redis_server.url
+    settings.CACHES = built
+    return str(built["default"]["KEY_PREFIX"])
+
+
+def _timed(call: Callable[[], Any]) -> Any:
+    started = time.monotonic()
+    response = call()
+    took = time.monotonic() - started
+    assert took < QUICK_S, f"took {took:.2f} s"
+    return response
+
+
+def test_site_answers_without_redis_and_recovers_when_it_returns(
+    redis_server: RedisServer, site_cache: str, client: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    person = UserFactory()
+    films = [ItemFactory(kind="film", title=f"Film {n}") for n in range(3)]
+    # Stored as refresh stores them: in the database, then (after commit) in Redis.
+    lists.store(
+        person.pk,
+        {"film": [lists.Entry(f.pk, 0.9 - n / 10, "r") for n, f in enumerate(films)]},
+        "v1",
+    )
+    list_key = f"{site_cache}:1:{lists.cache_key(person.pk, 'film')}"
+    throttle_key = f"{site_cache}:1:throttle_user_{person.pk}"
+    server = redis_server.client()
+    assert server.exists(list_key)
+    # The database's copy says where an answer came from: its reasons differ from Redis's.
+    Recommendation.objects.filter(user=person).update(reason="from the database")
+
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=person).key}")
+    client.force_login(person)
+    listed = [f.pk for f in films]
+
+    def recommended(source: str) -> list[int]:
+        response = _timed(lambda: api.get("/api/recommendations/?kind=film"))
+        assert response.status_code == 200, response.content
+        results = response.json()["results"]
+        assert {r["reason"] for r in results} == {source}
+        return [r["item"]["id"] for r in results]
+
+    def back_on_redis() -> None:
+        """Within the backend's fail-fast pause of Redis's return, requests cache again."""
+        deadline = time.monotonic() + DEFAULT_DOWN_BACKOFF_S + 1
+        while not server.exists(list_key):
+            assert time.monotonic() < deadline, "the list was not cached in Redis again"
+            assert recommended("from the database") == listed
+            time.sleep(0.1)
+        # The next request reads it from there.
+        assert recommended("from the database") == listed
+
+    def pages_answer() -> None:
+        for path in ("/", "/catalogue/films/", films[0].get_absolute_url()):
+            response = _timed(lambda: client.get(path))  # noqa: B023
+            assert response.status_code == 200, (path, response.status_code)
+
+    def write(event: str) -> None:
+        play = _timed(
+            lambda: api.post(
+                "/api/plays/",
+                {"item": films[2].pk, "seconds_played": 30, "client_event_id": f"play-{event}"},
+                format="json",
+            )
+        )
+        assert play.status_code == 201, play.content
+        assert Play.objects.filter(user=person, client_event_id=f"play-{event}").exists()
+
+    # Up: the list is answered from Redis, and the throttle counts there.
+    assert recommended("r") == listed
+    assert server.exists(list_key)
+    assert server.exists(throttle_key)
+    pages_answer()
+    write("up")
+
+    # Killed: every read falls back to the database, every write is stored.
+    redis_server.kill(signal.SIGKILL)
+    assert recommended("from the database") == listed
+    pages_answer()
+    write("killed")
+    rating = _timed(
+        lambda: api.post("/api/ratings/", {"item": films[1].pk, "value": "4.5"}, format="json")
+    )
+    assert rating.status_code == 201, rating.content
+    assert Rating.objects.get(user=person, item=films[1]).value == Decimal("4.5")
+    # The rated film leaves the list (in the database; the cache was unreachable).
+    listed.remove(films[1].pk)
+    assert recommended("from the database") == listed
+
+    # Started again on the same port: the same process uses it again.
+    redis_server.start()
+    server = redis_server.client()
+    assert not server.exists(list_key)
+    back_on_redis()
+    assert server.exists(throttle_key), "the throttle counts in Redis again"
+    pages_answer()
+    write("back")
+
+    # Frozen (SIGSTOP): connections are accepted by the kernel but nothing is answered; the
+    # cache's socket timeouts keep every request short.
+    redis_server.signal(signal.SIGSTOP)
+    try:
+        assert recommended("from the database") == listed
+        pages_answer()
+        write("frozen")
+    finally:
+        redis_server.signal(signal.SIGCONT)
+
+    # Thawed: back on Redis, and throttling works again (a small rate, counted from now).
+    server.delete(list_key)
+    back_on_redis()
+    server.delete(throttle_key)
+    monkeypatch.setattr(ResilientUserRateThrottle, "rate", "3/min", raising=False)
+    statuses = [api.get("/api/recommendations/?kind=film").status_code for _ in range(4)]
+    assert statuses == [200, 200, 200, 429]
