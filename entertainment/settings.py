@@ -61,6 +61,10 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
+    # The database unreachable: a 503 with Retry-After instead of a 500. It only has a
+    # process_exception (no other middleware here has one), so any place works; its answer
+    # passes through every middleware's response side, headers included.
+    "entertainment.unavailable.DatabaseUnavailableMiddleware",
     # Last, as django-axes asks: it turns a lockout raised by the backend into a response.
     "axes.middleware.AxesMiddleware",
 ]

@@ -14,6 +14,7 @@ from django.views.decorators.http import require_GET
 from entertainment.activity.models import Rating
 from entertainment.catalogue.models import Item, Kind
 from entertainment.catalogue.views import KIND_PLURALS, SLUG_OF_KIND
+from entertainment.unavailable import response_for_current_exception
 
 HOME_ROW_LENGTH = 6
 # Below this many ratings the home page invites a person to rate a few more.
@@ -66,6 +67,9 @@ def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpR
 
 
 def server_error(request: HttpRequest) -> HttpResponse:
+    # The database unreachable from a middleware (a view's is the middleware's to answer).
+    if (unavailable := response_for_current_exception(request)) is not None:
+        return unavailable
     if request.path.startswith("/api/"):
         return JsonResponse({"detail": "Server error."}, status=500)
     # No request context: whatever failed may fail again while rendering it.
