@@ -1,0 +1,186 @@
+"""The main pages and endpoints under gunicorn and wrk, next to a trivial endpoint in the same run.
+
+    .venv/bin/python bench/load_pages.py [--duration 60] [--page-duration 10] [--connections 32]
+        [--people 150] [--items-per-kind 60] [--workers 2] [--threads 4] [--redis-db 7]
+
+The production shape on this machine: PostgreSQL (a database this script creates and drops),
+Redis (one db number, flushed before and after), gunicorn on a free loopback port, DEBUG off,
+static files collected and served by whitenoise. The world is `seed_demo`'s (with artwork),
+every demo person signed in (a session cookie each) with a stored list of 20 per kind, as
+refresh writes them. Every request comes from a random person.
+
+1. The mix of main pages and endpoints, each request picking one at random, for --duration s
+   at --connections clients (closed loop), then the trivial endpoint (`/api/me/`, one row
+   by primary key) for the same time: requests/s, p50, p99, errors, and the ratio.
+2. Each page and endpoint alone for --page-duration s, to see which one costs what.
+
+Needs wrk (`make wrk` installs Debian's package). Issue 6 asks for the figures, not a target.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import loadgen
+
+ROOT = Path(__file__).resolve().parent.parent
+PG_SERVER = "postgres://postgres@127.0.0.1:5432"
+KINDS = ("film", "music", "game")
+
+
+def environment(args: argparse.Namespace, var_dir: Path) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(
+        SECRET_KEY="bench-" + os.urandom(8).hex(),
+        DEBUG="false",
+        SECURE_SSL_REDIRECT="false",
+        ALLOWED_HOSTS="127.0.0.1",
+        ENCORE_VAR_DIR=str(var_dir),
+        API_THROTTLE_USER="100000000/min",
+        API_THROTTLE_ANON="100000000/min",
+        DJANGO_SETTINGS_MODULE="entertainment.settings",
+        OPENBLAS_NUM_THREADS="1",
+        REDIS_URL=f"redis://127.0.0.1:6379/{args.redis_db}",
+        DATABASE_URL=f"{PG_SERVER}/{args.pg_db}",
+    )
+    return env
+
+
+def seed(args: argparse.Namespace) -> tuple[list[str], dict[str, list[str]]]:
+    """The demo world, a session and stored lists per person; returns the cookies and the
+    paths to load, by name."""
+    import django
+
+    django.setup()
+    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+    from django.contrib.sessions.backends.db import SessionStore
+    from django.core.management import call_command
+
+    from entertainment.accounts.models import User
+    from entertainment.catalogue.models import Item
+    from recommender import lists
+
+    call_command("migrate", verbosity=0)
+    call_command("collectstatic", verbosity=0, interactive=False)
+    call_command("seed_demo", people=args.people, items_per_kind=args.items_per_kind, verbosity=0)
+    rng = random.Random(0)
+    items = {kind: list(Item.objects.of_kind(kind).values_list("pk", flat=True)) for kind in KINDS}
+    cookies = []
+    by_user = {}
+    for user in User.objects.filter(is_staff=False):
+        session = SessionStore()
+        session[SESSION_KEY] = str(user.pk)
+        session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+        session[HASH_SESSION_KEY] = user.get_session_auth_hash()
+        session.create()
+        cookies.append(f"Cookie: sessionid={session.session_key}")
+        by_user[user.pk] = {
+            kind: [
+                lists.Entry(pk, round(rng.random(), 4), f"because you played {kind} {n}")
+                for n, pk in enumerate(rng.sample(items[kind], min(20, len(items[kind]))))
+            ]
+            for kind in KINDS
+        }
+    lists.store_many(by_user, "bench-v1")
+    some = [pk for kind in KINDS for pk in rng.sample(items[kind], 10)]
+    title = Item.objects.filter(pk=some[0]).values_list("title", flat=True)[0]
+    word = title.split()[0].lower()
+    paths = {
+        "home": ["/"],
+        "films list": ["/catalogue/films/"],
+        "music list (page 2)": ["/catalogue/music/?page=2"],
+        "item pages (30 items)": [f"/catalogue/item/{pk}/" for pk in some],
+        f"search ({word!r})": [f"/catalogue/search/?q={word}"],
+        "history": ["/me/history/"],
+        "privacy": ["/accounts/privacy/"],
+        "API items": ["/api/items/?kind=game"],
+        "API recommendations": ["/api/recommendations/?n=10"],
+    }
+    return cookies, paths
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--duration", type=int, default=60, help="seconds of the mix and trivial")
+    parser.add_argument("--page-duration", type=int, default=10, help="seconds per page alone")
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--people", type=int, default=150)
+    parser.add_argument("--items-per-kind", type=int, default=60)
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes")
+    parser.add_argument("--threads", type=int, default=4, help="threads per worker (gthread)")
+    parser.add_argument("--redis-db", type=int, default=7)
+    parser.add_argument("--pg-db", default="encore_bench_pages")
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        print("wrk is not installed: `make wrk` (Debian's package)", file=sys.stderr)
+        return 2
+    print(f"load before: {os.getloadavg()} on {os.cpu_count()} cores (shared: figures are noisy)")
+    var_dir = Path(tempfile.mkdtemp(prefix="encore-bench-pages-"))
+    env = environment(args, var_dir)
+    os.environ.update(env)
+    sys.path.insert(0, str(ROOT))
+    redis = ["redis-cli", "-n", str(args.redis_db)]
+    subprocess.run([*redis, "flushdb"], check=True, capture_output=True)
+    subprocess.run(["dropdb", "-h", "127.0.0.1", "-U", "postgres", "--if-exists", args.pg_db],
+                   check=True)  # fmt: skip
+    subprocess.run(["createdb", "-h", "127.0.0.1", "-U", "postgres", args.pg_db], check=True)
+    try:
+        started = time.perf_counter()
+        cookies, paths = seed(args)
+        took = time.perf_counter() - started
+        print(f"seeded the demo world ({args.people} people, {args.items_per_kind} per kind, with "
+              f"artwork) and {len(cookies)} sessions in {took:.0f} s")  # fmt: skip
+        from django.db import connections
+
+        connections.close_all()
+        headers = loadgen.header_file(var_dir, "cookies", cookies)
+        trivial = "/api/me/"
+        mix = [p for group in paths.values() for p in group]
+        with loadgen.gunicorn(env, args.workers, args.threads, sys.executable) as base:
+            for path in [trivial, *mix]:
+                loadgen.wait_up(base + path, cookies[0])
+            print(f"gunicorn: {args.workers} workers x {args.threads} threads; wrk: "
+                  f"{args.connections} connections (closed loop)")  # fmt: skip
+
+            def run(targets: list[str], duration: int) -> loadgen.Result:
+                return loadgen.wrk(
+                    base, targets, headers, connections=args.connections, duration=duration
+                )
+
+            run(mix, 5)  # warm every worker (imports, connections, templates)
+            mixed, plain = run(mix, args.duration), run([trivial], args.duration)
+            alone = {name: run(group, args.page_duration) for name, group in paths.items()}
+        print(f"\n{args.duration} s each")
+        print(loadgen.HEADER)
+        print(mixed.row(f"mix of the {len(paths)} below, at random"))
+        print(plain.row(f"trivial: {trivial}"))
+        print(f"\neach alone, {args.page_duration} s")
+        print(loadgen.HEADER)
+        for name, result in alone.items():
+            print(result.row(name))
+        errors = mixed.errors + plain.errors + sum(r.errors for r in alone.values())
+        print(
+            f"\nmix/trivial throughput: {mixed.rps / plain.rps:.2f}; errors in all runs: {errors}"
+        )
+        print(f"load after: {os.getloadavg()}")
+    finally:
+        from django.db import connections
+
+        connections.close_all()
+        subprocess.run([*redis, "flushdb"], check=False, capture_output=True)
+        subprocess.run(["dropdb", "-h", "127.0.0.1", "-U", "postgres", "--if-exists",
+                        args.pg_db], check=False)  # fmt: skip
+        shutil.rmtree(var_dir, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
