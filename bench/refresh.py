@@ -154,7 +154,8 @@ def timed_refresh(batch_size: int) -> tuple[float, int, dict[str, float]]:
     from django.db import connection
 
     import ml.hybrid
-    from recommender import caching, lists, refresh
+    from entertainment import caching
+    from recommender import lists, refresh
 
     split = Split()
     ids = list(refresh.personalised_people().order_by("pk").values_list("pk", flat=True))

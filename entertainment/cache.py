@@ -1,6 +1,6 @@
 """Django's Redis cache, failing fast for a moment after Redis fails.
 
-Every caller already treats a cache error as a miss (recommender/caching.py, the throttles);
+Every caller already treats a cache error as a miss (entertainment/caching.py, the throttles);
 what an error costs is the problem. A Redis that is stopped refuses connections at once, but
 one that hangs (frozen, swapping, a network partition) costs each call the socket timeout, and
 one request makes several calls: a page would take seconds. So after a connection error or a

@@ -11,36 +11,61 @@ from django.shortcuts import render
 from django.template import loader
 from django.views.decorators.http import require_GET
 
+from entertainment import caching
 from entertainment.activity.models import Rating
 from entertainment.catalogue.models import Item, Kind
 from entertainment.catalogue.views import KIND_PLURALS, SLUG_OF_KIND
 from entertainment.unavailable import response_for_current_exception
 
 HOME_ROW_LENGTH = 6
+HOME_SHELVES_KEY = "home:shelves"
+HOME_SHELVES_TTL_S = 60
 # Below this many ratings the home page invites a person to rate a few more.
 RATINGS_TO_GET_STARTED = 5
 
 
-def _home_rows() -> list[dict[str, Any]]:
-    rows = []
+def _shelf_ids() -> dict[str, dict[str, list[int]]]:
+    """kind → {"popular": ids, "newest": ids}. Counting every item's ratings is the costliest
+    query of the most visited page and the answer changes slowly, so it is kept for
+    HOME_SHELVES_TTL_S; the items themselves are read fresh (an edit or a deletion shows at once).
+    """
+    shelves = caching.get(HOME_SHELVES_KEY)
+    if isinstance(shelves, dict):
+        return shelves
+    shelves = {}
     for kind in Kind:
         of_kind = Item.objects.of_kind(kind)
-        popular = list(
+        popular = (
             of_kind.annotate(n_ratings=Count("ratings"))
             .filter(n_ratings__gt=0)
-            .order_by("-n_ratings", "title", "pk")[:HOME_ROW_LENGTH]
+            .order_by("-n_ratings", "title", "pk")
+            .values_list("pk", flat=True)[:HOME_ROW_LENGTH]
         )
-        newest = list(of_kind.order_by("-created_at", "-pk")[:HOME_ROW_LENGTH])
-        rows.append(
-            {
-                "kind": kind,
-                "slug": SLUG_OF_KIND[kind],
-                "label": KIND_PLURALS[kind],
-                "popular": popular,
-                "newest": newest,
-            }
-        )
-    return rows
+        newest = of_kind.order_by("-created_at", "-pk").values_list("pk", flat=True)
+        shelves[kind.value] = {
+            "popular": list(popular),
+            "newest": list(newest[:HOME_ROW_LENGTH]),
+        }
+    caching.put(HOME_SHELVES_KEY, shelves, HOME_SHELVES_TTL_S)
+    return shelves
+
+
+def _home_rows() -> list[dict[str, Any]]:
+    shelves = _shelf_ids()
+    wanted = {pk for shelf in shelves.values() for ids in shelf.values() for pk in ids}
+    items = Item.objects.in_bulk(wanted)
+    return [
+        {
+            "kind": kind,
+            "slug": SLUG_OF_KIND[kind],
+            "label": KIND_PLURALS[kind],
+            **{
+                name: [items[pk] for pk in ids if pk in items]
+                for name, ids in shelves.get(kind.value, {}).items()
+            },
+        }
+        for kind in Kind
+    ]
 
 
 @require_GET

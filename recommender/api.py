@@ -11,12 +11,13 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from entertainment import caching
 from entertainment.activity.serializers import MAX_DB_ID
 from entertainment.api_errors import error_responses
 from entertainment.catalogue.models import Item, Kind
 from entertainment.catalogue.serializers import ItemListSerializer
 
-from . import caching, cards, lists, realtime, similarity
+from . import cards, lists, realtime, similarity
 from .lists import Entry
 
 MAX_N = 50

@@ -23,10 +23,9 @@ from typing import Any
 from django.db import transaction
 from rest_framework.request import Request
 
+from entertainment import caching
 from entertainment.catalogue.models import Item
 from entertainment.catalogue.serializers import ItemListSerializer
-
-from . import caching
 
 CARD_TTL_S = 300
 GENERATION_KEY = "card:generation"

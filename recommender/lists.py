@@ -17,9 +17,9 @@ from django.db import connection, transaction
 from django.db.models import Avg, Count, Q
 from django.utils import timezone
 
+from entertainment import caching
 from entertainment.catalogue.models import Item, Kind
 
-from . import caching
 from .models import Recommendation
 
 CACHE_TTL_S = 7 * 24 * 3600

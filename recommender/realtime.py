@@ -14,11 +14,12 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from entertainment import caching
 from entertainment.accounts.models import User
 from entertainment.activity.models import Play, Rating
 from entertainment.catalogue.models import Item
 
-from . import caching, registry
+from . import registry
 from .lists import Entry
 
 log = logging.getLogger(__name__)

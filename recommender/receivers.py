@@ -16,7 +16,7 @@ from django.db.models.signals import m2m_changed, post_delete, post_save
 from django.dispatch import receiver
 from django.utils import timezone
 
-from entertainment import queueing
+from entertainment import caching, queueing
 from entertainment.accounts.models import ErasureRequest, PrivacySettings
 from entertainment.accounts.signals import erased, erasing, privacy_changed
 from entertainment.activity.models import Play
@@ -28,7 +28,7 @@ from entertainment.activity.signals import (
 )
 from entertainment.catalogue.models import Item
 
-from . import caching, cards, lists, realtime, registry
+from . import cards, lists, realtime, registry
 from .models import ModelVersion, Snapshot
 
 log = logging.getLogger(__name__)

@@ -9,10 +9,11 @@ from typing import Any
 
 from django.db.models import Count
 
+from entertainment import caching
 from entertainment.activity.models import Play
 from entertainment.catalogue.models import Item
 
-from . import caching, registry
+from . import registry
 from .lists import Entry
 from .snapshot import consenting
 

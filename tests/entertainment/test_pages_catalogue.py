@@ -269,10 +269,23 @@ def test_home_queries_are_bounded(client, user, django_assert_max_num_queries):
             RatingFactory(item=ItemFactory(kind=kind, title=f"{kind} {n}"))
     client.force_login(user)
     client.get(reverse("home"))  # the first visit creates the privacy settings row
-    # The recommender's "For you" rows add a fixed few: privacy settings, each kind's stored
-    # list (popular lists come from the cache now), and one query for all their items.
-    with django_assert_max_num_queries(15):
+    # Session, person, their ratings count, the shelves' items (which items: from the cache),
+    # and the "For you" rows: privacy settings and one query for all their items.
+    with django_assert_max_num_queries(6):
         assert client.get(reverse("home")).status_code == 200
+
+
+def test_home_shelves_show_edits_and_deletions_at_once(client):
+    """The shelves' choice of items is kept for a minute; the items themselves are not."""
+    kept, gone = ItemFactory(title="Old Title"), ItemFactory(title="Soon Deleted")
+    RatingFactory(item=kept)
+    RatingFactory(item=gone)
+    assert "Soon Deleted" in client.get(reverse("home")).content.decode()
+    Item.objects.filter(pk=kept.pk).update(title="New Title")
+    gone.delete()
+    html = client.get(reverse("home")).content.decode()
+    assert "New Title" in html and "Old Title" not in html
+    assert "Soon Deleted" not in html
 
 
 def _item_with_reviews(n):
