@@ -1,6 +1,7 @@
-"""The cache as the recommender uses it: a miss when Redis is down, never an error.
+"""The cache as the site uses it: a miss when Redis is down, never an error.
 
-Every list also lives in the database, so a cache failure costs speed, not answers.
+Everything kept here also lives in the database (or is computed from it), so a cache failure
+costs speed, not answers.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from typing import Any
 
 from django.core.cache import cache
 
-from entertainment.cache import CacheDown
+from .cache import CacheDown
 
 log = logging.getLogger(__name__)
 
