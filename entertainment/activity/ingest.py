@@ -37,7 +37,7 @@ from entertainment.catalogue.models import Item
 from .events import check_event
 from .models import Play, Rating, Review
 from .parsers import MalformedLine
-from .signals import events_ingested
+from .signals import announce, events_ingested
 
 INGEST_FOR_OTHERS = "activity.ingest_for_others"
 # Ids per `__in` query: below SQLite's historical limit of 999 bound variables.
@@ -410,13 +410,12 @@ def _store(events: list[_Event], received: int) -> IngestResult:
         user_ids = sorted(
             {event.user_id for kind_events in by_type.values() for event in kind_events}
         )
-        transaction.on_commit(
-            lambda: events_ingested.send(
-                sender=Play,
-                user_ids=user_ids,
-                last_play_ids=last_play_ids,
-                review_ids=review_ids,
-            )
+        announce(
+            events_ingested,
+            Play,
+            user_ids=user_ids,
+            last_play_ids=last_play_ids,
+            review_ids=review_ids,
         )
     return result
 

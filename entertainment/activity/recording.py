@@ -2,7 +2,8 @@
 
 Rules held here: nothing is stored for a person whose history is paused; a write that repeats
 a client event id the person already used returns the stored row unchanged; listeners hear
-about a write only once its transaction has committed.
+about a write only once its transaction has committed, and one that fails then never turns the
+stored write into an error (signals.announce).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from entertainment.accounts.models import User
 from entertainment.catalogue.models import Item
 
 from .models import Play, Rating, Review
-from .signals import play_recorded, rating_recorded, review_recorded
+from .signals import announce, play_recorded, rating_recorded, review_recorded
 
 T = TypeVar("T", bound=models.Model)
 
@@ -42,10 +43,6 @@ def _previous(model: type[T], user: User, client_event_id: str | None) -> T | No
     return model._default_manager.filter(user=user, client_event_id=client_event_id).first()
 
 
-def _announce(signal: object, sender: type, **ids: int) -> None:
-    transaction.on_commit(lambda: signal.send(sender=sender, **ids))  # type: ignore[attr-defined]
-
-
 @transaction.atomic
 def record_rating(
     user: User, item: Item, value: Decimal, client_event_id: str | None = None
@@ -59,7 +56,7 @@ def record_rating(
         item=item,
         defaults={"value": value, "client_event_id": client_event_id or None},
     )
-    _announce(rating_recorded, Rating, user_id=user.pk, item_id=item.pk, rating_id=rating.pk)
+    announce(rating_recorded, Rating, user_id=user.pk, item_id=item.pk, rating_id=rating.pk)
     return Recorded(rating, created=created)
 
 
@@ -84,7 +81,7 @@ def record_play(
         completed=completed,
         client_event_id=client_event_id or None,
     )
-    _announce(play_recorded, Play, user_id=user.pk, item_id=item.pk, play_id=play.pk)
+    announce(play_recorded, Play, user_id=user.pk, item_id=item.pk, play_id=play.pk)
     return Recorded(play, created=True)
 
 
@@ -113,7 +110,7 @@ def record_review(
             "sentiment_model_version": "",
         },
     )
-    _announce(review_recorded, Review, user_id=user.pk, item_id=item.pk, review_id=review.pk)
+    announce(review_recorded, Review, user_id=user.pk, item_id=item.pk, review_id=review.pk)
     return Recorded(review, created=created)
 
 

@@ -1,6 +1,8 @@
 """Signals other apps listen to (the recommender), so activity never imports them.
 
-Each is sent after the writing transaction commits, with ids only.
+Each is sent after the writing transaction commits, with ids only (`announce`). A listener
+that fails then (the database gone a moment after the commit) is logged and ignored: the write
+is stored, and the request that made it must say so, not answer an error a client would retry.
 
 Bulk ingestion (ingest.py) stores up to 10,000 events at once and does not send the three
 per-row signals for each of them: a listener doing work per signal (a Celery task per play)
@@ -10,7 +12,16 @@ reviews whose text is new (what the sentiment model must score). A listener that
 cares about single writes can ignore it; one that needs every row reads them by these ids.
 """
 
+from __future__ import annotations
+
+import logging
+from functools import partial
+from typing import Any
+
+from django.db import transaction
 from django.dispatch import Signal
+
+log = logging.getLogger(__name__)
 
 # kwargs: user_id, item_id, play_id
 play_recorded = Signal()
@@ -22,3 +33,19 @@ review_recorded = Signal()
 # person, the id of the newest play the batch stored), review_ids (list[int]: reviews written
 # or rewritten, whose sentiment is now empty)
 events_ingested = Signal()
+
+
+def announce(signal: Signal, sender: type, **kwargs: Any) -> None:
+    """Send `signal` once the current transaction commits, to every listener, robustly."""
+    transaction.on_commit(partial(_send_robust, signal, sender, kwargs))
+
+
+def _send_robust(signal: Signal, sender: type, kwargs: dict[str, Any]) -> None:
+    for receiver, outcome in signal.send_robust(sender=sender, **kwargs):
+        if isinstance(outcome, Exception):
+            log.error(
+                "%s listener %s failed after commit",
+                sender.__name__,
+                getattr(receiver, "__qualname__", receiver),
+                exc_info=outcome,
+            )

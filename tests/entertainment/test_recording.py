@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+import pytest
+from django.db.utils import OperationalError
 from django.utils import timezone
 
 from entertainment.activity.models import Play, Rating, Review
 from entertainment.activity.recording import record_play, record_rating, record_review
+from entertainment.activity.signals import play_recorded
 from tests.factories import ItemFactory
 
 
@@ -56,3 +59,25 @@ def test_rewritten_review_loses_its_old_sentiment(user):
     record_review(user, item, "Actually, dreadful")
     review.refresh_from_db()
     assert review.sentiment_score is None and review.text == "Actually, dreadful"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_listener_failing_after_commit_does_not_fail_the_stored_write(api, user, caplog):
+    """The database gone between the commit and a listener's query: the play is stored, so
+    the answer is 201, not an error its client would retry; the other listeners still run."""
+    item = ItemFactory()
+    heard = []
+
+    def gone(**kwargs):
+        raise OperationalError("terminating connection due to administrator command")
+
+    play_recorded.connect(gone, weak=False, dispatch_uid="test-gone")
+    play_recorded.connect(lambda **kw: heard.append(kw["play_id"]), weak=False, dispatch_uid="t")
+    try:
+        response = api.post("/api/plays/", {"item": item.pk, "client_event_id": "e1"})
+    finally:
+        play_recorded.disconnect(dispatch_uid="test-gone")
+        play_recorded.disconnect(dispatch_uid="t")
+    assert response.status_code == 201, response.content
+    assert heard == [Play.objects.get(user=user, client_event_id="e1").pk]
+    assert "failed after commit" in caplog.text
