@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import redis
 from django.core.cache.backends.redis import RedisCache, RedisCacheClient
@@ -87,8 +87,28 @@ class FailFastRedisCacheClient(RedisCacheClient):
     def clear(self) -> bool:
         return self._call(super().clear)
 
+    def hit(self, key: Any, window_s: int) -> tuple[int, int]:
+        def count() -> tuple[int, int]:
+            pipe = self.get_client(key, write=True).pipeline(transaction=False)
+            pipe.incr(key)
+            pipe.expire(key, window_s, nx=True)  # only a new counter starts a window
+            pipe.ttl(key)
+            hits, _, ttl = pipe.execute()
+            return int(hits), max(int(ttl), 0)
+
+        return self._call(count)
+
 
 class FailFastRedisCache(RedisCache):
     def __init__(self, server: str | list[str], params: dict[str, Any]) -> None:
         super().__init__(server, params)
         self._class = FailFastRedisCacheClient
+
+    def hit(self, key: str, window_s: int) -> tuple[int, int]:
+        """Count one more hit on the counter at `key`: (hits so far, seconds until it resets).
+
+        A new counter lasts `window_s`. One round trip (INCR, EXPIRE NX and TTL pipelined):
+        the API's rate limits call this on every request.
+        """
+        key = self.make_and_validate_key(key)
+        return cast(FailFastRedisCacheClient, self._cache).hit(key, window_s)
