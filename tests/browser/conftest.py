@@ -8,7 +8,6 @@ Screenshots of the main pages go to test-artifacts/screenshots/ (ignored by git)
 
 from __future__ import annotations
 
-import re
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -129,12 +128,12 @@ def worker_env(cache_prefix: str) -> dict[str, str]:
 class Console:
     """Console errors and uncaught exceptions of every page of a test.
 
-    Content-Security-Policy violations are reported as console errors ("Refused to ..."), so
-    any of them fails the test too, as does a resource that failed to load.
+    Content-Security-Policy violations are console errors ("... violates the following Content
+    Security Policy directive ..."), so any of them fails the test, as does a script error or a
+    resource that failed to load.
     """
 
     problems: list[str] = field(default_factory=list)
-    allowed: list[re.Pattern[str]] = field(default_factory=list)
     _watched: set[int] = field(default_factory=set)
 
     def watch(self, page: Page) -> None:
@@ -152,16 +151,20 @@ class Console:
         page.on("console", on_console)
         page.on("pageerror", on_page_error)
 
-    def allow(self, pattern: str) -> None:
-        """Expect console errors matching `pattern` (a test that asks for an error page)."""
-        self.allowed.append(re.compile(pattern))
-
-    def unexpected(self) -> list[str]:
-        return [p for p in self.problems if not any(a.search(p) for a in self.allowed)]
-
     def check(self) -> None:
-        problems = self.unexpected()
+        problems = list(self.problems)
+        self.problems.clear()
         assert not problems, "the browser reported:\n" + "\n".join(problems)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
+    """Fail the test itself (not its teardown) on what the browser reported while it ran."""
+    result = yield
+    console = getattr(item, "funcargs", {}).get("console")
+    if isinstance(console, Console):
+        console.check()
+    return result
 
 
 @pytest.fixture
@@ -183,7 +186,7 @@ def context(browser: Browser, live_server: Any, console: Console) -> Iterator[Br
     ctx.on("page", console.watch)
     yield ctx
     ctx.close()
-    console.check()
+    console.check()  # anything reported after the test's last step
 
 
 @pytest.fixture
@@ -288,6 +291,11 @@ def build_world(people: int = 30, per_kind: int = 8) -> World:
             PlayFactory(user=person, item=item, started_at=start + timedelta(hours=p * 13 + step))
         RatingFactory(user=person, item=catalogue[offset], value=Decimal("4.5"))
     return World(by_kind[Kind.FILM], by_kind[Kind.MUSIC], by_kind[Kind.GAME])
+
+
+@pytest.fixture
+def world(transactional_db: None) -> World:
+    return build_world()
 
 
 def finished_run(run_id: int, timeout: float = 180) -> TrainingRun:

@@ -16,14 +16,9 @@ from entertainment.activity.models import Play, Rating, Review
 from entertainment.activity.views import PAUSED_MESSAGE
 from recommender.tasks import refresh_recommendations
 
-from .conftest import World, build_world, reload_until, screenshot, sign_up, train_sequence
+from .conftest import World, reload_until, screenshot, sign_up, train_sequence
 
 pytestmark = [pytest.mark.browser, pytest.mark.worker]
-
-
-@pytest.fixture
-def world(transactional_db: None) -> World:
-    return build_world()
 
 
 def open_item(page: Page, kind_link: str, title: str, shot: str = "") -> None:
