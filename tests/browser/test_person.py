@@ -87,6 +87,19 @@ def test_a_new_person_rates_plays_and_reviews_and_gets_recommendations_with_reas
     expect(review.locator(".badge")).to_have_text("You")
     screenshot(page, "item-page")
 
+    # Their history lists all of it, newest first.
+    page.get_by_role("link", name="My history").click()
+    expect(page.locator(".history-entry")).to_contain_text(
+        [
+            "Reviewed Film 3 5.0 out of 5",
+            "Played Film 2",
+            "Rated Film 2 4.5 out of 5",
+            "Rated Game 5 4.0 out of 5",
+            "Played Album 3",
+        ]
+    )
+    screenshot(page, "history")
+
     # The hourly refresh (what the beat sends) computes this person's lists on the worker;
     # the home page then shows their own rows, each card with its reason.
     refresh_recommendations.delay()
@@ -95,7 +108,14 @@ def test_a_new_person_rates_plays_and_reviews_and_gets_recommendations_with_reas
     for_you = page.locator("section.for-you")
     reasons = for_you.locator(".card-reason")
     expect(reasons.first).to_be_visible()
-    assert all(text.strip() for text in reasons.all_inner_texts())
+    said = reasons.all_inner_texts()
+    assert len(said) == for_you.locator(".card").count(), "a card without its reason"
+    mine = ("Album 3", "Game 5", "Film 2", "Film 3")
+    assert any(title in reason for reason in said for title in mine), said
+    for rated in ("Game 5", "Film 2"):  # what they rated is not suggested again
+        expect(
+            for_you.locator(".card-title").filter(has_text=re.compile(f"^{rated}$"))
+        ).to_have_count(0)
     screenshot(page, "home-signed-in-for-you")
 
 
