@@ -138,7 +138,11 @@ if REDIS_URL:
     # A message a worker took but never acknowledged (the worker died) is delivered again after
     # this long; longer than the longest training run, which acknowledges only when done.
     CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {
-        "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT_S", 4 * 3600, minimum=1)
+        "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT_S", 4 * 3600, minimum=1),
+        # Without them a send to a Redis that hangs (rather than refuses) waits forever, and
+        # with it the web request that sends.
+        "socket_timeout": 1.0,
+        "socket_connect_timeout": 0.5,
     }
     CELERY_RESULT_BACKEND: str | None = REDIS_URL
 else:
@@ -167,6 +171,18 @@ CELERY_TASK_ROUTES = {
     "*": {"queue": "cpu"},
 }
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Nothing reads task results (runs and exports keep their state in the database). Stored
+# results would cost each send a subscription to the task's result channel in Redis, never
+# consumed by a web process, and retried for some 20 s when Redis is down.
+CELERY_TASK_IGNORE_RESULT = True
+# One retry is enough for a connection Redis closed; each retry of a send to a Redis that hangs
+# waits a socket timeout more, inside a web request.
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 1,
+    "interval_start": 0,
+    "interval_step": 0.2,
+    "interval_max": 0.2,
+}
 CELERY_TASK_TRACK_STARTED = True
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 

@@ -7,17 +7,21 @@ writes are stored, each request quickly; frozen (SIGSTOP: it accepts nothing and
 nothing), the socket timeouts bound every request; started again on the same port, the same
 process caches and throttles in it again, with no restart.
 
-Plays and ratings enqueue no Celery task (their receivers only touch the cache), so the
-broker is not part of this test; tests/recommender/test_broker_down.py covers sends that fail.
+Plays and ratings enqueue no Celery task (their receivers only touch the cache). Reviews,
+privacy changes, exports and training runs do, from the request: a second test sends tasks
+from a process configured for REDIS_URL while the same Redis is killed, restarted and frozen.
 """
 
 from __future__ import annotations
 
 import importlib.util
+import json
+import os
 import shutil
 import signal
 import socket
 import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from decimal import Decimal
@@ -40,8 +44,11 @@ from tests.factories import ItemFactory, UserFactory
 # rating) run as they do in production, against the Redis under test.
 pytestmark = pytest.mark.django_db(transaction=True)
 
+ROOT = Path(__file__).resolve().parents[2]
 # "A couple of seconds": a request that waits on a dead or frozen cache must not take longer.
 QUICK_S = 2.0
+# A task send to a Redis that hangs: two tries and a reconnection, a 1 s socket timeout each.
+FROZEN_SEND_S = 4.0
 
 
 def _free_port() -> int:
@@ -242,3 +249,72 @@ def test_site_answers_without_redis_and_recovers_when_it_returns(
     monkeypatch.setattr(ResilientUserRateThrottle, "rate", "3/min", raising=False)
     statuses = [api.get("/api/recommendations/?kind=film").status_code for _ in range(4)]
     assert statuses == [200, 200, 200, 429]
+
+
+# A web process's sends, as configured for REDIS_URL: one line on stdin, one send, one answer.
+SENDER = """
+import json, sys, time
+import django
+django.setup()
+from entertainment import queueing
+from recommender.tasks import score_reviews
+for line in sys.stdin:
+    started = time.monotonic()
+    sent = queueing.send(score_reviews, [1])
+    print(json.dumps({"sent": sent, "took": time.monotonic() - started}), flush=True)
+"""
+
+
+def test_task_sends_fail_fast_while_redis_is_down_and_work_when_it_returns(
+    redis_server: RedisServer, tmp_path: Path
+) -> None:
+    """Reviews, privacy changes, exports and training runs send Celery tasks from the request:
+    with Redis gone the send must fail (the callers cope) without holding the request."""
+    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    env.update(
+        REDIS_URL=redis_server.url,
+        ENCORE_VAR_DIR=str(tmp_path / "var"),
+        DJANGO_SETTINGS_MODULE="entertainment.settings",
+    )
+    sender = subprocess.Popen(
+        [sys.executable, "-c", SENDER], cwd=ROOT, env=env, text=True,
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    assert sender.stdin is not None and sender.stdout is not None
+    queued = redis_server.client()
+
+    def send() -> tuple[bool, float]:
+        sender.stdin.write("send\n")
+        sender.stdin.flush()
+        line = sender.stdout.readline()
+        assert line, "the sender died"
+        answer = json.loads(line)
+        return answer["sent"], answer["took"]
+
+    try:
+        assert send()[0]
+        assert queued.llen("cpu") == 1
+
+        redis_server.kill(signal.SIGKILL)
+        for _ in range(2):
+            sent, took = send()
+            assert not sent and took < QUICK_S, took
+
+        redis_server.start()
+        queued = redis_server.client()
+        sent, took = send()
+        assert sent and took < QUICK_S, took
+        assert queued.llen("cpu") == 1
+
+        redis_server.signal(signal.SIGSTOP)
+        try:
+            for _ in range(2):
+                sent, took = send()
+                # A socket timeout per try (two tries, and a reconnection between them).
+                assert not sent and took < FROZEN_SEND_S, took
+        finally:
+            redis_server.signal(signal.SIGCONT)
+        assert send()[0]
+    finally:
+        sender.kill()
+        sender.wait(timeout=10)
