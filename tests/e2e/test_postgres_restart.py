@@ -230,17 +230,17 @@ def site(cluster: Cluster, tmp_path: Path) -> Iterator[Site]:
         cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
     )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        assert server.poll() is None, (tmp_path / "gunicorn.log").read_text()
-        try:
-            if _http(f"{url}/healthz").status == 200:
-                break
-        except OSError:  # not listening yet, or still starting
-            pass
-        assert time.monotonic() < deadline, "gunicorn did not answer within 60 s"
-        time.sleep(0.2)
-    try:
+    try:  # from here on, a failure must not leave gunicorn running
+        deadline = time.monotonic() + 60
+        while True:
+            assert server.poll() is None, (tmp_path / "gunicorn.log").read_text()
+            try:
+                if _http(f"{url}/healthz").status == 200:
+                    break
+            except OSError:  # not listening yet, or still starting
+                pass
+            assert time.monotonic() < deadline, "gunicorn did not answer within 60 s"
+            time.sleep(0.2)
         yield Site(url, made["token"], made["item"])
     finally:
         server.terminate()

@@ -112,8 +112,8 @@ def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
     if shutil.which("redis-server") is None:
         pytest.skip("needs redis-server on PATH")
     server = RedisServer(tmp_path)
-    server.start()
     try:
+        server.start()
         yield server
     finally:
         server.stop()
