@@ -105,7 +105,13 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["OPTIONS"] = {"timeout": 20, "transaction_mode": "IMMEDIATE"}
     DATABASES["default"]["CONN_MAX_AGE"] = 0
 else:
+    # A pooled connection that died with a restart is noticed and replaced, not used.
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    # A server that hangs rather than refuses (a partition, a full disk) costs a request this
+    # long to connect, then a 503, instead of the whole gunicorn worker timeout.
+    DATABASES["default"]["OPTIONS"] = {
+        "connect_timeout": env_int("DB_CONNECT_TIMEOUT_S", 3, minimum=1)
+    }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis: cache, broker, results ----------------------------------------------------------
@@ -183,7 +189,6 @@ CELERY_TASK_PUBLISH_RETRY_POLICY = {
     "interval_step": 0.2,
     "interval_max": 0.2,
 }
-CELERY_TASK_TRACK_STARTED = True
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 
 # Beat: each entry overridable by environment; `expires` so a backlog never runs stale work.

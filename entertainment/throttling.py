@@ -19,7 +19,7 @@ from typing import Any
 from django.core.cache import caches
 from rest_framework.throttling import AnonRateThrottle, SimpleRateThrottle, UserRateThrottle
 
-from .cache import FailFastRedisCache
+from .cache import CacheDown, FailFastRedisCache
 
 log = logging.getLogger(__name__)
 
@@ -46,8 +46,12 @@ class FailOpen(SimpleRateThrottle):
             return True
         try:
             hits, self.resets_in = hit(key, self.duration)
-        except Exception:
-            log.warning("throttle cache unavailable; letting the request through", exc_info=True)
+        except Exception as exc:
+            # A fast failure (CacheDown) repeats an outage the cache logged once already.
+            log.warning(
+                "throttle cache unavailable; letting the request through",
+                exc_info=not isinstance(exc, CacheDown),
+            )
             return True
         return hits <= self.num_requests
 

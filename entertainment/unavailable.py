@@ -36,7 +36,7 @@ def is_database_unavailable(exc: BaseException | None) -> bool:
 
 def unavailable_response(request: HttpRequest) -> HttpResponse:
     response: HttpResponse
-    if request.path.startswith("/api/"):
+    if request.path.startswith("/api/") or request.path == "/healthz":  # machines read JSON
         response = JsonResponse({"detail": API_DETAIL}, status=503)
     else:
         try:

@@ -22,7 +22,9 @@ from entertainment.catalogue.models import Item, Kind
 
 from .models import Recommendation
 
-CACHE_TTL_S = 7 * 24 * 3600
+# The hourly refresh rewrites every list, and a read that misses puts it back; the TTL bounds
+# how long a list outlives a delete that failed because Redis was away (a rated item, erasure).
+CACHE_TTL_S = 2 * 3600
 POPULAR_TTL_S = 600
 # Privacy changes drop the cached switch at once (receivers.py); the TTL bounds the rest.
 PERSONALISED_TTL_S = 300

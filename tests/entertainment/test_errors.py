@@ -65,6 +65,13 @@ def test_api_authentication_with_the_database_down_is_a_json_503(monkeypatch):
 
 
 @pytest.mark.django_db
+def test_the_health_check_with_the_database_down_is_a_json_503(client, monkeypatch):
+    # Load balancers and probes read it: JSON, like the API.
+    monkeypatch.setattr("entertainment.views.connection.cursor", _database_down)
+    _assert_api_503(client.get("/healthz"))
+
+
+@pytest.mark.django_db
 def test_page_with_the_database_down_is_a_503_page(client, monkeypatch):
     monkeypatch.setattr("entertainment.views._home_rows", _database_down)
     response = client.get("/")
