@@ -174,7 +174,7 @@ def main() -> int:
         for name, result in closed.items():
             print(result.row(endpoints[name]))
         for think, results in paced.items():
-            print(f"\npaced: {args.connections} clients, each pausing {think} ms between requests, "
+            print(f"\npaced: {args.connections} clients, each pausing {think} ms on average, "
                   f"{args.paced_duration} s each")  # fmt: skip
             print(loadgen.HEADER)
             for name, result in results.items():

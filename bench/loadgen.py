@@ -3,8 +3,9 @@
 Every request carries one header picked at random from a file of lines (an API token or a
 session cookie per person), so the load spreads over many people like real traffic. A client
 either sends its next request as soon as the answer arrives (closed loop: the figures are the
-server's saturation) or pauses a fixed think time first (paced: 32 such clients offer far less
-than saturation, so the latency is the service's own, not the queue's).
+server's saturation) or pauses a random think time first, exponential with a given mean, as
+independent people do (paced: 32 such clients offer less than saturation, so the latency is
+the service's own, not the queue's).
 """
 
 from __future__ import annotations
@@ -35,7 +36,8 @@ request = function()
   return wrk.format("GET", path, {[name] = value})
 end
 delay = function()
-  return think_ms
+  -- Exponential pauses: clients that paused a fixed time would fire in lockstep bursts.
+  return -think_ms * math.log(1 - math.random())
 end
 """
 
