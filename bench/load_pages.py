@@ -152,7 +152,12 @@ def main() -> int:
 
             def run(targets: list[str], duration: int) -> loadgen.Result:
                 return loadgen.wrk(
-                    base, targets, headers, connections=args.connections, duration=duration
+                    base,
+                    targets,
+                    headers,
+                    connections=args.connections,
+                    duration=duration,
+                    keep_alive=False,  # as behind a proxy: each request to any worker
                 )
 
             run(mix, 5)  # warm every worker (imports, connections, templates)

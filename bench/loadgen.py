@@ -33,7 +33,7 @@ math.randomseed(os.time())
 request = function()
   local name, value = headers[math.random(#headers)]:match("^([^:]+): (.*)$")
   local path = paths[math.random(#paths)]
-  return wrk.format("GET", path, {[name] = value})
+  return wrk.format("GET", path, {[name] = value, ["Connection"] = "%(connection)s"})
 end
 delay = function()
   -- Exponential pauses: clients that paused a fixed time would fire in lockstep bursts.
@@ -77,7 +77,9 @@ def gunicorn(env: dict[str, str], workers: int, threads: int, python: str) -> It
     worker = ["--worker-class", "gthread", "--threads", str(threads)] if threads > 1 else []
     server = subprocess.Popen(
         [str(binary), "entertainment.wsgi:application", "--bind", f"127.0.0.1:{port}",
-         "--workers", str(workers), *worker, "--log-level", "warning"],
+         "--workers", str(workers), *worker, "--log-level", "warning",
+         # Clients pause up to seconds: the 2 s default closes connections they still use.
+         "--keep-alive", "75"],
         cwd=ROOT, env=env,
     )  # fmt: skip
     try:
@@ -132,8 +134,9 @@ def wrk(
     *,
     connections: int,
     duration: int,
-    threads: int = 2,
+    threads: int = 1,
     think_ms: int = 0,
+    keep_alive: bool = True,
 ) -> Result:
     """Load `paths` (one picked at random per request) for `duration` seconds."""
     script = headers.parent / f"wrk-{os.getpid()}-{time.monotonic_ns()}.lua"
@@ -143,6 +146,7 @@ def wrk(
             "headers": headers,
             "paths": ", ".join(f'"{p}"' for p in paths),
             "think_ms": think_ms,
+            "connection": "keep-alive" if keep_alive else "close",
         }
     )
     out = subprocess.run(
