@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
 from django.shortcuts import get_object_or_404
@@ -57,6 +58,18 @@ class SessionNextInput(serializers.Serializer):
     n = serializers.IntegerField(min_value=1, max_value=MAX_N, default=10)
 
 
+@lru_cache(maxsize=256)
+def _recommendations_query(kind: str | None, n: str | None) -> tuple[str | None, int]:
+    """(kind, n) validated. Clients repeat the same few query strings and a serializer costs a
+    tenth of a recommendations request, so each valid one is validated once per process (an
+    invalid one raises every time: exceptions are not cached)."""
+    query = RecommendationsQuery(
+        data={k: v for k, v in (("kind", kind), ("n", n)) if v is not None}
+    )
+    query.is_valid(raise_exception=True)
+    return query.validated_data.get("kind"), query.validated_data["n"]
+
+
 def _rendered(
     request: Request, entries: list[Entry], cached: dict[str, Any] | None = None
 ) -> list[dict[str, Any]]:
@@ -80,9 +93,8 @@ class RecommendationsView(APIView):
         responses={200: RecommendationsSerializer, **error_responses(400, 401)},
     )
     def get(self, request: Request) -> Response:
-        query = RecommendationsQuery(data=request.query_params)
-        query.is_valid(raise_exception=True)
-        kind, n = query.validated_data.get("kind"), query.validated_data["n"]
+        params = request.query_params
+        kind, n = _recommendations_query(params.get("kind"), params.get("n"))
         kinds = [kind] if kind else list(Kind.values)
         cached = None
         if request.user.is_authenticated:

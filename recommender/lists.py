@@ -126,12 +126,15 @@ def stored(user_id: int, kind: str) -> RecommendationList | None:
     return _stored(user_id, kind, caching.get(cache_key(user_id, kind)))
 
 
-def _stored(user_id: int, kind: str, cached: Any) -> RecommendationList | None:
-    """The person's list from what the cache held (`cached`), else from the database."""
+def _stored(
+    user_id: int, kind: str, cached: Any, n: int | None = None
+) -> RecommendationList | None:
+    """The person's list (its first `n` entries) from what the cache held (`cached`), else
+    from the database."""
     if isinstance(cached, dict):
         if not cached["e"]:
             return None  # the marker for "nothing stored"
-        entries = [Entry(**e) for e in cached["e"]]
+        entries = [Entry(**e) for e in cached["e"][:n]]
         return RecommendationList(kind, entries, cached["v"], personalised=True)
     rows = list(
         Recommendation.objects.filter(user_id=user_id, kind=kind)
@@ -223,7 +226,7 @@ def for_person(
             caching.put(personalised_key(user.pk), personalised, PERSONALISED_TTL_S)
             cached[personalised_key(user.pk)] = personalised
         if personalised:
-            own = _stored(user.pk, kind, cached.get(cache_key(user.pk, kind)))
+            own = _stored(user.pk, kind, cached.get(cache_key(user.pk, kind)), n)
             if own is not None and own.entries:
                 return RecommendationList(kind, own.entries[:n], own.model_version, True)
     return popular(kind, n)
