@@ -1,21 +1,54 @@
-"""Fixtures shared by the whole suite: people, API clients and a real Celery worker."""
+"""Fixtures shared by the whole suite: people, API clients, a real Celery worker, and the
+helpers of tests that run other processes (waiting for them, stopping them, a free port)."""
 
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 from django.conf import settings
 from rest_framework.test import APIClient
 
+from recommender.models import TrainingRun
 from tests.factories import StaffFactory, UserFactory
 
 ROOT = Path(__file__).resolve().parent.parent
+
+T = TypeVar("T")
+
+
+def wait_for(predicate: Callable[[], T | None], timeout: float, what: str) -> T:
+    """Poll `predicate` until it returns something true, and return that."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.25)
+    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+
+
+def finished_run(run_id: int, timeout: float = 300) -> TrainingRun:
+    """The training run once a worker has ended it (succeeded, failed or skipped)."""
+
+    def done() -> TrainingRun | None:
+        run = TrainingRun.objects.get(pk=run_id)
+        return run if run.status not in TrainingRun.LIVE else None
+
+    return wait_for(done, timeout, f"training run {run_id}")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
 
 
 @pytest.fixture
@@ -110,10 +143,11 @@ def start_worker(
     raise RuntimeError("celery worker did not answer a ping within 60 s")
 
 
-def stop_worker(proc: subprocess.Popen[bytes]) -> None:
+def stop_process(proc: subprocess.Popen[bytes], grace_s: float = 30) -> None:
+    """SIGTERM, and SIGKILL if it is still running after `grace_s`."""
     proc.terminate()
     try:
-        proc.wait(timeout=30)
+        proc.wait(timeout=grace_s)
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait(timeout=10)
@@ -139,7 +173,7 @@ def celery_worker_process(transactional_db, worker_env) -> Iterator[subprocess.P
     app.control.purge()
     proc = start_worker(worker_env)
     yield proc
-    stop_worker(proc)
+    stop_process(proc)
 
 
 @pytest.fixture

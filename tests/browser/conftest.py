@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
 from django.utils import timezone
@@ -25,7 +25,7 @@ from entertainment.catalogue.models import Item, Kind
 from recommender import realtime
 from recommender.models import TrainingRun
 from recommender.training import request_training
-from tests.conftest import ROOT
+from tests.conftest import ROOT, finished_run, wait_for
 from tests.factories import ItemFactory, PlayFactory, RatingFactory, UserFactory
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -44,8 +44,6 @@ SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
 PASSWORD = "a long unusual passphrase 42"
 # The password of people made by UserFactory (staff included).
 FACTORY_PASSWORD = "correct horse battery staple"
-
-T = TypeVar("T")
 
 
 @pytest.fixture(scope="package")
@@ -204,16 +202,6 @@ def screenshot(page: Page, name: str) -> Path:
     return path
 
 
-def wait_for(predicate: Callable[[], T | None], timeout: float, what: str) -> T:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.25)
-    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-
-
 def reload_until(page: Page, selector: str, timeout: float, what: str) -> None:
     """Reload the page until `selector` is on it (for what a worker computes meanwhile)."""
 
@@ -298,17 +286,9 @@ def world(transactional_db: None) -> World:
     return build_world()
 
 
-def finished_run(run_id: int, timeout: float = 180) -> TrainingRun:
-    def done() -> TrainingRun | None:
-        run = TrainingRun.objects.get(pk=run_id)
-        return run if run.status not in TrainingRun.LIVE else None
-
-    return wait_for(done, timeout, f"training run {run_id}")
-
-
 def train_sequence() -> TrainingRun:
     """Train the sequence model through the worker; the new version is active afterwards."""
     (run,) = request_training(["sequence"])
-    run = finished_run(run.pk)
+    run = finished_run(run.pk, timeout=180)
     assert run.status == TrainingRun.Status.SUCCEEDED, run.error
     return run

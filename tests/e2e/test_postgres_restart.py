@@ -23,7 +23,6 @@ import json
 import os
 import pwd
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -40,6 +39,8 @@ from typing import Any
 
 import pytest
 
+from tests.conftest import free_port, stop_process
+
 pytestmark = pytest.mark.worker
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -52,12 +53,6 @@ OUTAGE_S = 3.0
 PACE_S = 0.03
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 class Cluster:
     """A throwaway PostgreSQL cluster on a free loopback port, run as the `postgres` user."""
 
@@ -65,7 +60,7 @@ class Cluster:
         self.base = Path(tempfile.mkdtemp(prefix="encore-pg-"))
         self.base.chmod(0o755)  # the postgres user walks into it
         self.data, self.sockets = self.base / "data", self.base / "sockets"
-        self.port = _free_port()
+        self.port = free_port()
         self.url = f"postgres://postgres@127.0.0.1:{self.port}/postgres"
         self._as_postgres: list[str] = []
         if os.geteuid() == 0:  # initdb refuses root
@@ -222,7 +217,7 @@ def site(cluster: Cluster, tmp_path: Path) -> Iterator[Site]:
     made = json.loads(setup.stdout.strip().splitlines()[-1])
     assert static.wait(timeout=120) == 0, static.stdout.read() if static.stdout else ""
 
-    port = _free_port()
+    port = free_port()
     log = (tmp_path / "gunicorn.log").open("w")
     server = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "entertainment.wsgi", "-w", "2",
@@ -243,12 +238,7 @@ def site(cluster: Cluster, tmp_path: Path) -> Iterator[Site]:
             time.sleep(0.2)
         yield Site(url, made["token"], made["item"])
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait(timeout=10)
+        stop_process(server, grace_s=15)
         log.close()
 
 

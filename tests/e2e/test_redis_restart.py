@@ -19,7 +19,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -38,6 +37,7 @@ from entertainment.cache import DEFAULT_DOWN_BACKOFF_S
 from entertainment.throttling import ResilientUserRateThrottle
 from recommender import lists
 from recommender.models import Recommendation
+from tests.conftest import free_port
 from tests.factories import ItemFactory, UserFactory
 
 # transaction=True: on-commit hooks (the cache writes that follow a stored list, a play or a
@@ -51,18 +51,12 @@ QUICK_S = 2.0
 FROZEN_SEND_S = 4.0
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 class RedisServer:
     """One private redis-server that can be killed, frozen and started again on its port."""
 
     def __init__(self, directory: Path) -> None:
         self.directory = directory
-        self.port = _free_port()
+        self.port = free_port()
         self.url = f"redis://127.0.0.1:{self.port}/0"
         self.proc: subprocess.Popen[bytes] | None = None
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import signal
-import time
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -21,22 +20,12 @@ from recommender import registry
 from recommender.models import ModelVersion, Recommendation, SnapshotMember, TrainingRun
 from recommender.tasks import retrain_after_erasure
 from recommender.training import request_training
-from tests.conftest import start_worker, stop_worker
+from tests.conftest import finished_run, start_worker, stop_process, wait_for
 from tests.factories import ItemFactory, PlayFactory, RatingFactory, UserFactory
 
 pytestmark = [pytest.mark.worker, pytest.mark.slow]
 
 KINDS = ["film", "music", "game"]
-
-
-def _wait_for(predicate, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.5)
-    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
 
 
 def _world(people: int = 36, items: int = 24) -> tuple[list[Any], list[Any]]:
@@ -55,14 +44,6 @@ def _world(people: int = 36, items: int = 24) -> tuple[list[Any], list[Any]]:
     return persons, catalogue
 
 
-def _finished(run_id: int, timeout: float = 300) -> TrainingRun:
-    def done():
-        run = TrainingRun.objects.get(pk=run_id)
-        return run if run.status not in TrainingRun.LIVE else None
-
-    return _wait_for(done, timeout, f"training run {run_id}")
-
-
 def test_training_to_recommendations_through_the_api_and_retraining_after_erasure(
     celery_worker_process, settings
 ):
@@ -71,7 +52,7 @@ def test_training_to_recommendations_through_the_api_and_retraining_after_erasur
     change_settings(private, personalised=False)
 
     (run,) = request_training(["sequence"])
-    run = _finished(run.pk)
+    run = finished_run(run.pk)
     assert run.status == TrainingRun.Status.SUCCEEDED, run.error
     assert run.progress == 100
     version = ModelVersion.objects.get(pk=run.model_version_id)
@@ -79,7 +60,7 @@ def test_training_to_recommendations_through_the_api_and_retraining_after_erasur
 
     # Activation refreshes every personalised person's lists on the cpu queue.
     personalised = persons[:-1]
-    _wait_for(
+    wait_for(
         lambda: Recommendation.objects.values("user").distinct().count() == len(personalised),
         180,
         "every personalised person's lists",
@@ -105,13 +86,13 @@ def test_training_to_recommendations_through_the_api_and_retraining_after_erasur
     settings.ERASURE_RETRAIN_WINDOW_H = 0
     run_ids = retrain_after_erasure()
     assert len(run_ids) == 1
-    retrain = _finished(run_ids[0])
+    retrain = finished_run(run_ids[0])
     assert retrain.status == TrainingRun.Status.SUCCEEDED, retrain.error
     assert retrain.trigger == TrainingRun.Trigger.ERASURE
     new = registry.active_version("sequence")
     assert new is not None and new.pk != version.pk and new.needs_retrain_since is None
     assert not SnapshotMember.objects.filter(user_id=erased_id).exists()
-    _wait_for(lambda: not Path(version.path).exists(), 30, "the old version's files to go")
+    wait_for(lambda: not Path(version.path).exists(), 30, "the old version's files to go")
     assert registry.due_for_erasure_retrain() == []
 
 
@@ -126,14 +107,14 @@ def test_a_worker_killed_mid_training_leaves_the_old_version_serving(
 ):
     _world(people=48, items=30)
     (first,) = request_training(["sequence"])
-    first = _finished(first.pk)
+    first = finished_run(first.pk)
     serving = registry.active_version("sequence")
     assert serving is not None
     for person in UserFactory.create_batch(6):  # new data, so the next run is not skipped
         PlayFactory(user=person)
 
     (run,) = request_training(["sequence"])
-    _wait_for(lambda: "epoch" in TrainingRun.objects.get(pk=run.pk).stage, 240, "training to start")
+    wait_for(lambda: "epoch" in TrainingRun.objects.get(pk=run.pk).stage, 240, "training to start")
     os.kill(celery_worker_process.pid, signal.SIGKILL)
     celery_worker_process.wait(timeout=10)
 
@@ -147,9 +128,9 @@ def test_a_worker_killed_mid_training_leaves_the_old_version_serving(
     # first one's process is gone and trains the run again (attempt 2).
     second = start_worker(worker_env, name="second")
     try:
-        run = _finished(run.pk, timeout=300)
+        run = finished_run(run.pk, timeout=300)
     finally:
-        stop_worker(second)
+        stop_process(second)
     assert run.status == TrainingRun.Status.SUCCEEDED, run.error
     assert run.attempts == 2
     assert registry.active_version("sequence").pk == run.model_version_id

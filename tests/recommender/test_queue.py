@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from decimal import Decimal
 
 import pytest
@@ -11,22 +10,13 @@ from entertainment.accounts.privacy import change_settings
 from entertainment.activity.models import Review
 from recommender.models import ModelVersion, TrainingRun
 from recommender.training import request_training
+from tests.conftest import wait_for
 from tests.factories import ItemFactory, ReviewFactory, UserFactory
 
 pytestmark = [pytest.mark.worker, pytest.mark.slow]
 
 GOOD = ["wonderful", "brilliant", "loved", "superb", "delightful"]
 BAD = ["awful", "boring", "hated", "dreadful", "tedious"]
-
-
-def _wait_for(predicate, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.5)
-    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
 
 
 def test_sentiment_run_trains_activates_and_scores_reviews(celery_worker_process):
@@ -51,7 +41,7 @@ def test_sentiment_run_trains_activates_and_scores_reviews(celery_worker_process
         seen_progress.add(current.progress)
         return current if current.status not in TrainingRun.LIVE else None
 
-    done = _wait_for(finished, 240, "the sentiment run to finish")
+    done = wait_for(finished, 240, "the sentiment run to finish")
     assert done.status == TrainingRun.Status.SUCCEEDED, done.error
     assert done.progress == 100
     assert len(seen_progress) >= 2  # progress moved while we watched
@@ -61,7 +51,7 @@ def test_sentiment_run_trains_activates_and_scores_reviews(celery_worker_process
     assert 0.0 <= version.main_metric_value <= 1.0
 
     # Activation scores every review on the cpu queue.
-    _wait_for(
+    wait_for(
         lambda: not Review.objects.filter(sentiment_score=None).exists(), 120, "reviews scored"
     )
     positives = Review.objects.filter(rating=Decimal("5.0"))
