@@ -23,35 +23,13 @@ import argparse
 import os
 import random
 import shutil
-import subprocess
 import sys
-import tempfile
 import time
-from pathlib import Path
 
 import loadgen
+import scratch
 
-ROOT = Path(__file__).resolve().parent.parent
-PG_SERVER = "postgres://postgres@127.0.0.1:5432"
 KINDS = ("film", "music", "game")
-
-
-def environment(args: argparse.Namespace, var_dir: Path) -> dict[str, str]:
-    env = dict(os.environ)
-    env.update(
-        SECRET_KEY="bench-" + os.urandom(8).hex(),
-        DEBUG="false",
-        SECURE_SSL_REDIRECT="false",
-        ALLOWED_HOSTS="127.0.0.1",
-        ENCORE_VAR_DIR=str(var_dir),
-        API_THROTTLE_USER="100000000/min",
-        API_THROTTLE_ANON="100000000/min",
-        DJANGO_SETTINGS_MODULE="entertainment.settings",
-        OPENBLAS_NUM_THREADS="1",
-        REDIS_URL=f"redis://127.0.0.1:6379/{args.redis_db}",
-        DATABASE_URL=f"{PG_SERVER}/{args.pg_db}",
-    )
-    return env
 
 
 def seed(args: argparse.Namespace) -> tuple[list[str], dict[str, list[str]]]:
@@ -123,16 +101,7 @@ def main() -> int:
         print("wrk is not installed: `make wrk` (Debian's package)", file=sys.stderr)
         return 2
     print(f"load before: {os.getloadavg()} on {os.cpu_count()} cores (shared: figures are noisy)")
-    var_dir = Path(tempfile.mkdtemp(prefix="encore-bench-pages-"))
-    env = environment(args, var_dir)
-    os.environ.update(env)
-    sys.path.insert(0, str(ROOT))
-    redis = ["redis-cli", "-n", str(args.redis_db)]
-    subprocess.run([*redis, "flushdb"], check=True, capture_output=True)
-    subprocess.run(["dropdb", "-h", "127.0.0.1", "-U", "postgres", "--if-exists", args.pg_db],
-                   check=True)  # fmt: skip
-    subprocess.run(["createdb", "-h", "127.0.0.1", "-U", "postgres", args.pg_db], check=True)
-    try:
+    with scratch.site("pages", args.redis_db, args.pg_db) as (env, var_dir):
         started = time.perf_counter()
         cookies, paths = seed(args)
         took = time.perf_counter() - started
@@ -176,14 +145,6 @@ def main() -> int:
             f"\nmix/trivial throughput: {mixed.rps / plain.rps:.2f}; errors in all runs: {errors}"
         )
         print(f"load after: {os.getloadavg()}")
-    finally:
-        from django.db import connections
-
-        connections.close_all()
-        subprocess.run([*redis, "flushdb"], check=False, capture_output=True)
-        subprocess.run(["dropdb", "-h", "127.0.0.1", "-U", "postgres", "--if-exists",
-                        args.pg_db], check=False)  # fmt: skip
-        shutil.rmtree(var_dir, ignore_errors=True)
     return 0
 
 

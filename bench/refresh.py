@@ -20,10 +20,7 @@ from __future__ import annotations
 import argparse
 import os
 import random
-import shutil
-import subprocess
 import sys
-import tempfile
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterator
@@ -32,24 +29,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-PG_SERVER = "postgres://postgres@127.0.0.1:5432"
+import scratch
+
 KINDS = ("film", "music", "game")
 SCENES = 100
 SCENE_SIZE = 100
-
-
-def environment(args: argparse.Namespace, var_dir: Path) -> dict[str, str]:
-    return {
-        "SECRET_KEY": "bench-" + os.urandom(8).hex(),
-        "DEBUG": "false",
-        "ENCORE_VAR_DIR": str(var_dir),
-        "DJANGO_SETTINGS_MODULE": "entertainment.settings",
-        "REDIS_URL": f"redis://127.0.0.1:6379/{args.redis_db}",
-        "DATABASE_URL": (
-            f"sqlite:///{var_dir / 'bench.sqlite3'}" if args.sqlite else f"{PG_SERVER}/{args.pg_db}"
-        ),
-    }
 
 
 def world(args: argparse.Namespace) -> list[tuple[int, int, datetime]]:
@@ -232,16 +216,10 @@ def main() -> int:
     args = parser.parse_args()
     print(f"load before: {os.getloadavg()} on {os.cpu_count()} cores (shared: figures are noisy)")
 
-    var_dir = Path(tempfile.mkdtemp(prefix="encore-bench-refresh-"))
-    os.environ.update(environment(args, var_dir))
-    sys.path.insert(0, str(ROOT))
-    redis = ["redis-cli", "-n", str(args.redis_db)]
-    subprocess.run([*redis, "flushdb"], check=True, capture_output=True)
-    pg = ["-h", "127.0.0.1", "-U", "postgres"]
-    if not args.sqlite:
-        subprocess.run(["dropdb", *pg, "--if-exists", args.pg_db], check=True)
-        subprocess.run(["createdb", *pg, args.pg_db], check=True)
-    try:
+    with scratch.site("refresh", args.redis_db, None if args.sqlite else args.pg_db) as (
+        _,
+        var_dir,
+    ):
         import django
 
         django.setup()
@@ -288,14 +266,6 @@ def main() -> int:
                   f"--concurrency {args.processes}`): {done} people: {total:.1f} s "
                   f"({done / total:.0f} people/s)")  # fmt: skip
         print(f"load after: {os.getloadavg()}")
-    finally:
-        from django.db import connections
-
-        connections.close_all()
-        subprocess.run([*redis, "flushdb"], check=False, capture_output=True)
-        if not args.sqlite:
-            subprocess.run(["dropdb", *pg, "--if-exists", args.pg_db], check=False)
-        shutil.rmtree(var_dir, ignore_errors=True)
     return 0
 
 
