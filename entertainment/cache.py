@@ -97,14 +97,22 @@ class FailFastRedisCacheClient(RedisCacheClient):
     def clear(self) -> bool:
         return self._call(super().clear)
 
-    def hit(self, key: Any, window_s: int) -> tuple[int, int]:
-        def count() -> tuple[int, int]:
+    def hit(self, key: Any, window_s: int, reads: list[Any]) -> tuple[int, int, dict[Any, Any]]:
+        def count() -> tuple[int, int, dict[Any, Any]]:
             pipe = self.get_client(key, write=True).pipeline(transaction=False)
             pipe.incr(key)
             pipe.expire(key, window_s, nx=True)  # only a new counter starts a window
             pipe.ttl(key)
-            hits, _, ttl = pipe.execute()
-            return int(hits), max(int(ttl), 0)
+            if reads:
+                pipe.mget(reads)
+            hits, _, ttl, *rest = pipe.execute()
+            values = rest[0] if reads else []
+            found = {
+                k: self._serializer.loads(v)  # type: ignore[attr-defined]  # not in the stubs
+                for k, v in zip(reads, values, strict=True)
+                if v is not None
+            }
+            return int(hits), max(int(ttl), 0), found
 
         return self._call(count)
 
@@ -114,11 +122,17 @@ class FailFastRedisCache(RedisCache):
         super().__init__(server, params)
         self._class = FailFastRedisCacheClient
 
-    def hit(self, key: str, window_s: int) -> tuple[int, int]:
-        """Count one more hit on the counter at `key`: (hits so far, seconds until it resets).
+    def hit(
+        self, key: str, window_s: int, reads: Iterable[str] = ()
+    ) -> tuple[int, int, dict[str, Any]]:
+        """Count one more hit on the counter at `key`: (hits so far, seconds until it resets,
+        what the cache holds of the keys in `reads`, as get_many returns it).
 
-        A new counter lasts `window_s`. One round trip (INCR, EXPIRE NX and TTL pipelined):
-        the API's rate limits call this on every request.
+        A new counter lasts `window_s`. One round trip (INCR, EXPIRE NX, TTL and an MGET of
+        `reads`, pipelined): the API's rate limits call this on every request, and read there
+        what the view will read (throttling.py).
         """
-        key = self.make_and_validate_key(key)
-        return cast(FailFastRedisCacheClient, self._cache).hit(key, window_s)
+        made = {self.make_and_validate_key(k): k for k in reads}
+        client = cast(FailFastRedisCacheClient, self._cache)
+        hits, ttl, found = client.hit(self.make_and_validate_key(key), window_s, list(made))
+        return hits, ttl, {made[k]: v for k, v in found.items()}

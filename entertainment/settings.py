@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import dj_database_url
+import orjson
 from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
@@ -315,6 +316,14 @@ API_PAGE_SIZE = env_int("API_PAGE_SIZE", 20, minimum=1)
 API_MAX_PAGE_SIZE = env_int("API_MAX_PAGE_SIZE", 100, minimum=1)
 BULK_INGEST_MAX_EVENTS = env_int("BULK_INGEST_MAX_EVENTS", 10_000, minimum=1)
 REST_FRAMEWORK = {
+    # orjson: JSON in a tenth of json.dumps's time, a tenth of a recommendations request's.
+    # Integer keys (a list's field errors by index) as strings, as json.dumps writes them;
+    # datetimes in UTC end in "Z", as DRF's fields write them.
+    "DEFAULT_RENDERER_CLASSES": [
+        "drf_orjson_renderer.renderers.ORJSONRenderer",
+        "rest_framework.renderers.BrowsableAPIRenderer",
+    ],
+    "ORJSON_RENDERER_OPTIONS": (orjson.OPT_NON_STR_KEYS, orjson.OPT_UTC_Z),
     # Token first: an anonymous request is then answered 401 with `WWW-Authenticate: Token`.
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.TokenAuthentication",

@@ -12,7 +12,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from entertainment import caching
+from entertainment import caching, throttling
 from entertainment.activity.serializers import MAX_DB_ID
 from entertainment.api_errors import error_responses
 from entertainment.catalogue.models import Item, Kind
@@ -70,6 +70,11 @@ def _recommendations_query(kind: str | None, n: str | None) -> tuple[str | None,
     return query.validated_data.get("kind"), query.validated_data["n"]
 
 
+def _kinds(kind: str | None) -> list[str]:
+    """The kinds a recommendations query asks for: one, or all of them."""
+    return [kind] if kind else list(Kind.values)
+
+
 def _rendered(
     request: Request, entries: list[Entry], cached: dict[str, Any] | None = None
 ) -> list[dict[str, Any]]:
@@ -87,6 +92,19 @@ class RecommendationsView(APIView):
     """The caller's recommendations, with a reason for each and the model version behind them."""
 
     permission_classes = [permissions.IsAuthenticated]
+    cache_read: dict[str, Any] | None = None  # throttling.ReadsCache
+
+    def cache_reads(self, request: Request) -> list[str]:
+        """Everything a request reads from the cache: the person's switch and lists, and the
+        card generation (read in the rate limit's round trip: throttling.ReadsCache)."""
+        params = request.query_params
+        if request.user.pk is None:
+            return []  # anonymous: refused before get()
+        try:
+            kind, _ = _recommendations_query(params.get("kind"), params.get("n"))
+        except serializers.ValidationError:
+            return []  # get() answers 400
+        return [*lists.read_keys(request.user.pk, _kinds(kind)), cards.GENERATION_KEY]
 
     @extend_schema(
         parameters=[RecommendationsQuery],
@@ -95,13 +113,8 @@ class RecommendationsView(APIView):
     def get(self, request: Request) -> Response:
         params = request.query_params
         kind, n = _recommendations_query(params.get("kind"), params.get("n"))
-        kinds = [kind] if kind else list(Kind.values)
-        cached = None
-        if request.user.is_authenticated:
-            # Everything this request reads from the cache, in one round trip.
-            keys = [*lists.read_keys(request.user.pk, kinds), cards.GENERATION_KEY]
-            cached = caching.get_many(keys)
-        found = [lists.for_person(request.user, k, n, cached) for k in kinds]
+        cached = throttling.read_for(self, request)
+        found = [lists.for_person(request.user, k, n, cached) for k in _kinds(kind)]
         # Across kinds, the best of each list by rank: scores of different lists don't compare.
         entries = [
             e

@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TypeVar
@@ -196,3 +197,17 @@ def wsgi_app(settings) -> Iterator[object]:
     finally:
         signals.request_started.connect(close_old_connections)
         signals.request_finished.connect(close_old_connections)
+
+
+@pytest.fixture
+def redis_cache(settings):
+    """The production cache (Redis, failing fast), under a key prefix of this test's own."""
+    if not settings.REDIS_URL:
+        pytest.skip("needs Redis (set REDIS_URL)")
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "entertainment.cache.FailFastRedisCache",
+            "LOCATION": settings.REDIS_URL,
+            "KEY_PREFIX": f"test-{uuid.uuid4().hex}",
+        }
+    }

@@ -252,3 +252,12 @@ def test_nasty_query_strings_are_never_a_500(anon_api, catalogue, query):
     response = anon_api.get(f"/api/items/?{query}")
     assert response.status_code in (200, 400), response.content
     assert isinstance(response.json(), dict)
+
+
+def test_json_by_default_and_a_browsable_page_for_browsers(anon_api, catalogue):
+    response = anon_api.get("/api/items/?search=stalker")
+    assert response["Content-Type"] == "application/json"
+    assert response.json()["results"][0]["title"] == "Stalker"
+    page = anon_api.get("/api/items/?search=stalker", HTTP_ACCEPT="text/html")
+    assert page["Content-Type"].startswith("text/html")
+    assert b"Stalker" in page.content

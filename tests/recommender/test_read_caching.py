@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import pytest
 from django.core.cache import cache
+from redis.connection import AbstractConnection
 
+from entertainment.throttling import ResilientUserRateThrottle
 from recommender import lists
+from recommender.api import RecommendationsView
 from tests.factories import GenreFactory, ItemFactory
 
 pytestmark = pytest.mark.django_db
@@ -79,3 +82,42 @@ def test_switching_personalisation_off_is_seen_at_once(api, user, listed):
     privacy.personalised = True
     privacy.save()
     assert api.get("/api/recommendations/?kind=film").json()["personalised"] is True
+
+
+@pytest.fixture
+def redis_commands(monkeypatch):
+    """Each command or pipeline sent to Redis from now on (a round trip each)."""
+    sent: list[object] = []
+    send = AbstractConnection.send_packed_command
+
+    def counting(self, command, check_health=True):
+        sent.append(command)
+        return send(self, command, check_health)
+
+    monkeypatch.setattr(AbstractConnection, "send_packed_command", counting)
+    return sent
+
+
+def test_a_request_reads_its_list_in_the_rate_limits_round_trip(
+    redis_cache, api, listed, redis_commands
+):
+    _film_cards(api)  # renders the cards, which each process then keeps
+    redis_commands.clear()
+    assert [c["title"] for c in _film_cards(api)][:1] == ["Alien"]
+    assert len(redis_commands) == 1
+
+
+def test_without_a_rate_limit_the_view_reads_its_list_itself(
+    redis_cache, api, listed, redis_commands, monkeypatch
+):
+    monkeypatch.setattr(RecommendationsView, "throttle_classes", [])
+    _film_cards(api)
+    redis_commands.clear()
+    assert [c["title"] for c in _film_cards(api)][:1] == ["Alien"]
+    assert len(redis_commands) == 1
+
+
+def test_a_bad_query_is_counted_by_the_rate_limit(redis_cache, api, monkeypatch):
+    monkeypatch.setattr(ResilientUserRateThrottle, "rate", "2/min", raising=False)
+    statuses = [api.get("/api/recommendations/?kind=nope").status_code for _ in range(3)]
+    assert statuses == [400, 400, 429]
