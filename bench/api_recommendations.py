@@ -27,7 +27,6 @@ from __future__ import annotations
 import argparse
 import os
 import random
-import shutil
 import sys
 import time
 
@@ -93,9 +92,7 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=3, help="closed-loop rounds, alternating")
     parser.add_argument("--paced-duration", type=int, default=15, help="seconds per paced run")
     parser.add_argument("--think-ms", default="200,100,50", help="paced runs' pauses")
-    parser.add_argument("--connections", type=int, default=32)
-    parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes")
-    parser.add_argument("--threads", type=int, default=4, help="threads per worker (gthread)")
+    loadgen.add_load_options(parser)
     parser.add_argument(
         "--keep-alive", action="store_true",
         help="clients keep their connection (each stays with one gunicorn worker: how the 32 "
@@ -105,10 +102,8 @@ def main() -> int:
     parser.add_argument("--redis-db", type=int, default=5)
     parser.add_argument("--pg-db", default="encore_bench_api")
     args = parser.parse_args()
-    if shutil.which("wrk") is None:
-        print("wrk is not installed: `make wrk` (Debian's package)", file=sys.stderr)
+    if not loadgen.ready():
         return 2
-    print(f"load before: {os.getloadavg()} on {os.cpu_count()} cores (shared: figures are noisy)")
 
     with scratch.site("api", args.redis_db, None if args.sqlite else args.pg_db) as (env, var_dir):
         started = time.perf_counter()

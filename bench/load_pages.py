@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import os
 import random
-import shutil
 import sys
 import time
 
@@ -89,18 +88,14 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--duration", type=int, default=60, help="seconds of the mix and trivial")
     parser.add_argument("--page-duration", type=int, default=10, help="seconds per page alone")
-    parser.add_argument("--connections", type=int, default=32)
+    loadgen.add_load_options(parser)
     parser.add_argument("--people", type=int, default=150)
     parser.add_argument("--items-per-kind", type=int, default=60)
-    parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes")
-    parser.add_argument("--threads", type=int, default=4, help="threads per worker (gthread)")
     parser.add_argument("--redis-db", type=int, default=7)
     parser.add_argument("--pg-db", default="encore_bench_pages")
     args = parser.parse_args()
-    if shutil.which("wrk") is None:
-        print("wrk is not installed: `make wrk` (Debian's package)", file=sys.stderr)
+    if not loadgen.ready():
         return 2
-    print(f"load before: {os.getloadavg()} on {os.cpu_count()} cores (shared: figures are noisy)")
     with scratch.site("pages", args.redis_db, args.pg_db) as (env, var_dir):
         started = time.perf_counter()
         cookies, paths = seed(args)

@@ -10,10 +10,13 @@ the service's own, not the queue's).
 
 from __future__ import annotations
 
+import argparse
 import os
 import re
+import shutil
 import socket
 import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
@@ -55,6 +58,22 @@ class Result:
 
 
 HEADER = f"{'endpoint':<52}{'req/s':>8}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}"
+
+
+def add_load_options(parser: argparse.ArgumentParser) -> None:
+    """The options every load benchmark takes: how many clients, and gunicorn's shape."""
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes")
+    parser.add_argument("--threads", type=int, default=4, help="threads per worker (gthread)")
+
+
+def ready() -> bool:
+    """wrk is installed (else say how to get it); prints the machine's load beforehand."""
+    if shutil.which("wrk") is None:
+        print("wrk is not installed: `make wrk` (Debian's package)", file=sys.stderr)
+        return False
+    print(f"load before: {os.getloadavg()} on {os.cpu_count()} cores (shared: figures are noisy)")
+    return True
 
 
 def free_port() -> int:
