@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import asdict
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -20,7 +19,7 @@ from entertainment.activity.models import Play, Rating
 from entertainment.catalogue.models import Item
 
 from . import registry
-from .lists import Entry
+from .lists import Entry, plain
 
 log = logging.getLogger(__name__)
 
@@ -89,7 +88,7 @@ def update_up_next(user_id: int) -> list[Entry]:
     except Exception:  # a broken model file must not fail the play that was just stored
         log.exception("up-next failed for %s", user_id)
         return []
-    caching.put(up_next_key(user_id), [asdict(e) for e in entries], 24 * 3600)
+    caching.put(up_next_key(user_id), [plain(e) for e in entries], 24 * 3600)
     return entries
 
 

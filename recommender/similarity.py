@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -14,7 +13,7 @@ from entertainment.activity.models import Play
 from entertainment.catalogue.models import Item
 
 from . import registry
-from .lists import Entry
+from .lists import Entry, plain
 from .snapshot import consenting
 
 # A co-play needs this many people behind it, so no list reveals one person's history.
@@ -41,7 +40,7 @@ def co_played(item_id: int, n: int = 10) -> list[Entry]:
         Entry(row["item_id"], float(row["people"]), f"{row['people']} fans of {title} played it")
         for row in rows
     ]
-    caching.put(key, [asdict(e) for e in entries], CO_PLAY_TTL_S)
+    caching.put(key, [plain(e) for e in entries], CO_PLAY_TTL_S)
     return entries
 
 
