@@ -1,14 +1,17 @@
 """GET /api/recommendations/ under gunicorn, beside a trivial authenticated endpoint (/api/me/).
 
-    .venv/bin/python bench/api_recommendations.py [--people 300] [--duration 20] [--rounds 3]
-        [--connections 32] [--think-ms 200,100,50] [--workers 2] [--threads 4] [--sqlite]
-        [--redis-db 5]
+    .venv/bin/python bench/api_recommendations.py [--people 300] [--history 30] [--duration 20]
+        [--rounds 3] [--connections 32] [--think-ms 200,100,50] [--workers 2] [--threads 4]
+        [--sqlite] [--redis-db 5]
 
 The production shape: PostgreSQL (a database this script creates and drops) and Redis (one db
 number, flushed before and after), gunicorn on a free loopback port with DEBUG off. A few hundred
-people with tokens and a stored list per kind (recommender.lists.store, as refresh writes them);
-then `wrk` loads each endpoint in turn for the same time at the same concurrency, every request
-from a random person, on a new connection (as behind a proxy; --keep-alive to keep them).
+people with tokens and a history of --history plays over a catalogue of items 1..N, a synthetic
+model of that catalogue (bench/synthetic_model.py) as the active sequence version, and each
+person's lists computed and cached (recommender.lists.compute, as the warm-up after an activation
+does), so the reads below find them current; then `wrk` loads each endpoint in turn for the same
+time at the same concurrency, every request from a random person, on a new connection (as behind
+a proxy; --keep-alive to keep them). bench/realtime.py measures reads that must compute.
 Prints requests/s, p50, p99 and errors for both, and the ratio:
 
 - closed loop (each client sends again as soon as it is answered): the saturation throughput,
@@ -29,6 +32,8 @@ import os
 import random
 import sys
 import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import loadgen
 import scratch
@@ -36,18 +41,22 @@ import scratch
 KINDS = ("film", "music", "game")
 
 
-def seed(n_people: int, items_per_kind: int, per_kind: int) -> list[str]:
-    """People with tokens and stored lists; returns their token keys."""
+def seed(n_people: int, items_per_kind: int, history: int, model_dir: Path) -> list[str]:
+    """People with tokens, histories and current cached lists; returns their token keys."""
     import django
 
     django.setup()
+    import numpy as np
+    import synthetic_model
     from django.core.management import call_command
-    from django.db import transaction
     from rest_framework.authtoken.models import Token
 
     from entertainment.accounts.models import User
+    from entertainment.activity.models import Play
     from entertainment.catalogue.models import Genre, Item
+    from ml.ranking import EXACT_BELOW
     from recommender import lists
+    from recommender.models import ModelVersion
 
     call_command("migrate", verbosity=0)
     rng = random.Random(0)
@@ -57,30 +66,34 @@ def seed(n_people: int, items_per_kind: int, per_kind: int) -> list[str]:
         )
         for kind in KINDS
     }
-    items: dict[str, list[int]] = {}
-    for kind in KINDS:
-        made = Item.objects.bulk_create(
-            Item(kind=kind, title=f"{kind.title()} number {n}", year=1970 + n % 50)
-            for n in range(items_per_kind)
-        )
-        for item in made:
-            item.genres.set(rng.sample(genres[kind], 2))
-        items[kind] = [item.pk for item in made]
+    # Items 1..N, the synthetic model's ids, the kinds in turn.
+    n_items = len(KINDS) * items_per_kind
+    made = Item.objects.bulk_create(
+        Item(pk=pk, kind=KINDS[pk % 3], title=f"{KINDS[pk % 3].title()} number {pk}",
+             year=1970 + pk % 50)
+        for pk in range(1, n_items + 1)
+    )  # fmt: skip
+    for item in made:
+        item.genres.set(rng.sample(genres[item.kind], 2))
+    synthetic_model.write_model(model_dir, n_items, index=n_items >= EXACT_BELOW)
     users = User.objects.bulk_create(User(username=f"bench{n}") for n in range(n_people))
     tokens = Token.objects.bulk_create(Token(user=u, key=Token.generate_key()) for u in users)
+    draw = np.random.default_rng(0)
+    start = datetime(2025, 1, 1, tzinfo=UTC)
+    Play.objects.bulk_create(
+        (
+            Play(user=user, item_id=int(item), started_at=start + timedelta(hours=n))
+            for user in users
+            for n, item in enumerate(synthetic_model.history(draw, n_items, history))
+        ),
+        batch_size=5000,
+    )
+    ModelVersion.objects.create(
+        kind="sequence", status=ModelVersion.Status.ACTIVE, path=str(model_dir),
+        main_metric="ndcg@10",
+    )  # fmt: skip
     for user in users:
-        with transaction.atomic():
-            lists.store(
-                user.pk,
-                {
-                    kind: [
-                        lists.Entry(pk, round(rng.random(), 4), f"because you played {kind} {n}")
-                        for n, pk in enumerate(rng.sample(items[kind], per_kind))
-                    ]
-                    for kind in KINDS
-                },
-                "bench-v1",
-            )
+        lists.compute(user.pk)
     return [t.key for t in tokens]
 
 
@@ -88,6 +101,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--people", type=int, default=300)
     parser.add_argument("--items-per-kind", type=int, default=1000)
+    parser.add_argument("--history", type=int, default=30, help="plays per person")
     parser.add_argument("--duration", type=int, default=20, help="seconds per closed-loop run")
     parser.add_argument("--rounds", type=int, default=3, help="closed-loop rounds, alternating")
     parser.add_argument("--paced-duration", type=int, default=15, help="seconds per paced run")
@@ -107,10 +121,14 @@ def main() -> int:
 
     with scratch.site("api", args.redis_db, None if args.sqlite else args.pg_db) as (env, var_dir):
         started = time.perf_counter()
-        keys = seed(args.people, args.items_per_kind, per_kind=20)
+        keys = seed(args.people, args.items_per_kind, args.history, var_dir / "model")
+        from django.conf import settings
+
         shape = f"{'SQLite' if args.sqlite else 'PostgreSQL'} + Redis db {args.redis_db}"
-        print(f"seeded {args.people} people, {3 * args.items_per_kind} items, lists of 20 per "
-              f"kind in {time.perf_counter() - started:.1f} s ({shape})")  # fmt: skip
+        print(f"seeded {args.people} people with {args.history} plays each, "
+              f"{3 * args.items_per_kind} items, a synthetic model and computed lists of "
+              f"{settings.RECOMMENDATIONS_PER_KIND} per kind in "
+              f"{time.perf_counter() - started:.1f} s ({shape})")  # fmt: skip
         from django.db import connections
 
         connections.close_all()

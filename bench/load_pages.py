@@ -6,8 +6,10 @@
 The production shape on this machine: PostgreSQL (a database this script creates and drops),
 Redis (one db number, flushed before and after), gunicorn on a free loopback port, DEBUG off,
 static files collected and served by whitenoise. The world is `seed_demo`'s (with artwork),
-every demo person signed in (a session cookie each) with a stored list of 20 per kind, as
-refresh writes them. Every request comes from a random person.
+every demo person signed in (a session cookie each), a synthetic model over the catalogue's ids
+(bench/synthetic_model.py) as the active sequence version and each person's lists computed and
+cached (recommender.lists.compute, as the warm-up after an activation does). Every request comes
+from a random person.
 
 1. The mix of main pages and endpoints, each request picking one at random, for --duration s
    at --connections clients (closed loop), then the trivial endpoint (`/api/me/`, one row
@@ -24,6 +26,7 @@ import os
 import random
 import sys
 import time
+from pathlib import Path
 
 import loadgen
 import scratch
@@ -32,26 +35,42 @@ KINDS = ("film", "music", "game")
 
 
 def seed(args: argparse.Namespace) -> tuple[list[str], dict[str, list[str]]]:
-    """The demo world, a session and stored lists per person; returns the cookies and the
+    """The demo world, a session and computed lists per person; returns the cookies and the
     paths to load, by name."""
     import django
 
     django.setup()
+    import synthetic_model
+    from django.conf import settings
     from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
     from django.contrib.sessions.backends.db import SessionStore
     from django.core.management import call_command
+    from django.db.models import Max
 
     from entertainment.accounts.models import User
     from entertainment.catalogue.models import Item
+    from ml.ranking import EXACT_BELOW
     from recommender import lists
+    from recommender.models import ModelVersion
 
     call_command("migrate", verbosity=0)
     call_command("collectstatic", verbosity=0, interactive=False)
     call_command("seed_demo", people=args.people, items_per_kind=args.items_per_kind, verbosity=0)
     rng = random.Random(0)
     items = {kind: list(Item.objects.of_kind(kind).values_list("pk", flat=True)) for kind in KINDS}
+    # A model knowing every id up to the catalogue's largest (the fresh database numbers the
+    # demo items from 1; ids it knows that are no item are skipped when lists are computed).
+    n_items = Item.objects.aggregate(top=Max("pk"))["top"]
+    model_dir = Path(settings.MODEL_DIR) / "bench-synthetic"
+    synthetic_model.write_model(model_dir, n_items, index=n_items >= EXACT_BELOW)
+    ModelVersion.objects.filter(kind="sequence", status=ModelVersion.Status.ACTIVE).update(
+        status=ModelVersion.Status.RETIRED
+    )
+    ModelVersion.objects.create(
+        kind="sequence", status=ModelVersion.Status.ACTIVE, path=str(model_dir),
+        main_metric="ndcg@10",
+    )  # fmt: skip
     cookies = []
-    by_user = {}
     for user in User.objects.filter(is_staff=False):
         session = SessionStore()
         session[SESSION_KEY] = str(user.pk)
@@ -59,14 +78,7 @@ def seed(args: argparse.Namespace) -> tuple[list[str], dict[str, list[str]]]:
         session[HASH_SESSION_KEY] = user.get_session_auth_hash()
         session.create()
         cookies.append(f"Cookie: sessionid={session.session_key}")
-        by_user[user.pk] = {
-            kind: [
-                lists.Entry(pk, round(rng.random(), 4), f"because you played {kind} {n}")
-                for n, pk in enumerate(rng.sample(items[kind], min(20, len(items[kind]))))
-            ]
-            for kind in KINDS
-        }
-    lists.store_many(by_user, "bench-v1")
+        lists.compute(user.pk)
     some = [pk for kind in KINDS for pk in rng.sample(items[kind], 10)]
     title = Item.objects.filter(pk=some[0]).values_list("title", flat=True)[0]
     word = title.split()[0].lower()

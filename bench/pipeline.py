@@ -1,12 +1,13 @@
-"""The whole pipeline on the seed_demo world, stage by stage: seed, snapshot, train, refresh.
+"""The whole pipeline on the seed_demo world, stage by stage: seed, snapshot, train, warm-up.
 
     .venv/bin/python bench/pipeline.py [--people 150] [--items-per-kind 60] [--keep]
 
 In a temporary ENCORE_VAR_DIR with SQLite (the embedded default): `manage.py migrate` (not timed),
 `manage.py seed_demo`, then in this process, as the workers would run them one after another:
 the snapshot, the three training runs (recommender.training.execute_run: train, evaluate,
-register, activate), review sentiment scoring, and the refresh of every person's lists in
-batches of settings.REFRESH_BATCH_SIZE. Prints each stage's seconds and the total.
+register, activate), review sentiment scoring, and the warm-up of every person's lists
+(recommender.refresh.refresh_people: computed with the active versions and cached) in batches
+of settings.REFRESH_BATCH_SIZE. Prints each stage's seconds and the total.
 Target (issue 4): under 5 minutes on this machine.
 """
 
@@ -90,7 +91,7 @@ def main() -> int:
         done = sum(
             refresh.refresh_people(ids[start : start + size]) for start in range(0, len(ids), size)
         )
-        stage("refresh", started)
+        stage("warm-up (refresh_people)", started)
         active = ModelVersion.objects.filter(status=ModelVersion.Status.ACTIVE)
         print(f"    {done} people's lists; active: {[v.label for v in active]}")
         total = sum(seconds for _, seconds in stages)

@@ -47,6 +47,15 @@ def put(key: str, value: Any, ttl: int | None) -> None:
         log.warning("cache unavailable writing %s", key, exc_info=_traceback())
 
 
+def add(key: str, value: Any, ttl: int | None) -> bool:
+    """Store `value` only where `key` holds nothing; whether it was stored."""
+    try:
+        return bool(cache.add(key, value, ttl))
+    except Exception:
+        log.warning("cache unavailable writing %s", key, exc_info=_traceback())
+        return False
+
+
 def put_many(values: dict[str, Any], ttl: int) -> None:
     try:
         cache.set_many(values, ttl)

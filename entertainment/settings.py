@@ -403,5 +403,7 @@ TRAINING_SEED = env_int("TRAINING_SEED", 0, minimum=0)
 ERASURE_RETRAIN_WINDOW_H = env_float("ERASURE_RETRAIN_WINDOW_H", 24.0)
 RECOMMENDATIONS_PER_KIND = env_int("RECOMMENDATIONS_PER_KIND", 20, minimum=1)
 REFRESH_BATCH_SIZE = env_int("REFRESH_BATCH_SIZE", 500, minimum=1)
+# After an activation, the lists of people with an event in this many days are computed ahead.
+WARM_UP_ACTIVE_DAYS = env_int("WARM_UP_ACTIVE_DAYS", 14, minimum=1)
 # Aggregates shown to staff hide any group of fewer people than this (k-anonymity).
 PRIVACY_MIN_GROUP_SIZE = env_int("PRIVACY_MIN_GROUP_SIZE", 5, minimum=1)

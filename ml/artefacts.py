@@ -118,8 +118,10 @@ def save_arrays(directory: Path, **arrays: np.ndarray) -> None:
         np.save(directory / f"{name}.npy", np.asarray(array), allow_pickle=False)
 
 
-def load_array(directory: Path | str, name: str) -> np.ndarray:
+def load_array(directory: Path | str, name: str, mmap: bool = False) -> np.ndarray:
+    """`mmap`: map the file read-only instead of reading it, so processes that serve the same
+    model version share its pages and only the rows they touch are resident."""
     path = Path(directory) / f"{name}.npy"
     if not path.is_file():
         raise ArtefactError(f"{path} is missing")
-    return np.load(path, allow_pickle=False)
+    return np.load(path, allow_pickle=False, mmap_mode="r" if mmap else None)

@@ -17,24 +17,27 @@ Items without plays yet (in the artwork model but unknown to the GRU) are cold-s
 gets `visual_weight * cosine * (the person's best score)` from its closest artwork among the
 person's liked items, when that cosine is at least `visual_threshold`.
 
-Each recommendation has a reason: "because you played X" (the history item that contributed most),
-"looks like Y" (cold start), or "popular in Z" (Z a genre from the artwork labels, when known).
+Each recommendation has a structured reason (ml.ranking.Reason): the history item it follows
+from, the liked item it looks like (cold start), or popularity (in a genre of the artwork
+labels, when known). Serving is ml.ranking.Ranker, which loads a directory written here.
 
-Model directory: meta.json ("encore.hybrid"), the arrays below, and sub-directories `sequence/`,
-`sentiment/` and `artwork/` (the last two only when trained with reviews / artwork).
+Model directory: meta.json ("encore.hybrid"), the Components arrays, and sub-directories
+`sequence/` (the GRU), `ann/` (the ANN index over its item table, ml.ann), `sentiment/` and
+`artwork/` (the last two only when trained with reviews / artwork).
 """
 
 from __future__ import annotations
 
 import itertools
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from ml.artefacts import ArtefactError, load_array, read_meta, save_arrays, write_meta, writing
+from ml.ann import ItemIndex
+from ml.artefacts import load_array, read_meta, save_arrays, write_meta, writing
 from ml.baselines import ItemKNN, Markov
 from ml.data import (
     Interaction,
@@ -50,7 +53,9 @@ from ml.progress import Progress, scaled
 from ml.serving import SequenceServer
 
 FORMAT = "encore.hybrid"
-FORMAT_VERSION = 1
+# 2: the co-play counts of the neighbours and the ANN index (ann/) for serving at scale.
+FORMAT_VERSION = 2
+ANN_DIR = "ann"
 NEIGHBOURS = 50
 # Reviews teach the sentiment model only when both classes have at least this many examples.
 MIN_REVIEWS_PER_CLASS = 20
@@ -78,6 +83,7 @@ class Components:
     popularity: np.ndarray  # (V,) share of users
     neighbours: np.ndarray  # (V, K) item-kNN neighbours (-1: none)
     neighbour_sims: np.ndarray  # (V, K)
+    neighbour_people: np.ndarray  # (V, K) how many people had both (co-play lists need 2+)
     successors: np.ndarray  # (V, K) most frequent next items (-1: none)
     successor_probs: np.ndarray  # (V, K)
 
@@ -88,6 +94,9 @@ class Components:
         order = np.argsort(-knn.similarity, axis=1)[:, :k]
         sims = np.take_along_axis(knn.similarity, order, axis=1)
         neighbours = np.where(sims > 0, order, -1).astype(np.int32)
+        # The similarity is co-occurrences / sqrt(count_i count_j): undone, it counts people.
+        norm = np.sqrt(np.maximum(knn.counts, 1.0))
+        people = np.rint(sims * norm[:, None] * norm[order]).astype(np.int32)
 
         chain = Markov(train)
         successors = np.full((train.n_items, k), -1, dtype=np.int32)
@@ -97,20 +106,23 @@ class Components:
             successors[item, : len(best)] = targets[best]
             probs[item, : len(best)] = counts[best] / counts.sum()
         pop = knn.counts / max(len(train.histories), 1)
-        return cls(pop.astype(np.float32), neighbours, sims.astype(np.float32), successors, probs)
+        return cls(
+            pop.astype(np.float32), neighbours, sims.astype(np.float32), people, successors, probs
+        )
 
     def arrays(self) -> dict[str, np.ndarray]:
         return {
             "popularity": self.popularity,
             "neighbours": self.neighbours,
             "neighbour_sims": self.neighbour_sims,
+            "neighbour_people": self.neighbour_people,
             "successors": self.successors,
             "successor_probs": self.successor_probs,
         }
 
     @classmethod
-    def load(cls, directory: Path) -> Components:
-        return cls(**{name: load_array(directory, name) for name in cls.__dataclass_fields__})
+    def load(cls, directory: Path, mmap: bool = False) -> Components:
+        return cls(**{name: load_array(directory, name, mmap) for name in cls.__dataclass_fields__})
 
 
 @dataclass
@@ -119,6 +131,10 @@ class Visual:
 
     ids: list[str]
     embeddings: np.ndarray
+    position: dict[str, int] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.position = {item: n for n, item in enumerate(self.ids)}
 
     @classmethod
     def load(cls, directory: Path) -> Visual | None:
@@ -324,6 +340,7 @@ def train(
         result["hybrid"] = {"ndcg@10": ndcg}
         genres = _genres(labels_csv) if labels_csv is not None else {}
         write_blend(tmp, seqs, weights, result, genres, sequence._hash_rows(rows))
+        write_index(tmp, seed)
     report(1.0, "saved")
     return result
 
@@ -341,8 +358,15 @@ def write_blend(
     save_arrays(directory, **Components.fit(seqs).arrays())
     write_meta(
         directory, FORMAT, FORMAT_VERSION, weights=weights, metrics=result, genres=genres,
-        items=seqs.items, data_hash=data_hash,
+        n_items=seqs.n_items, data_hash=data_hash,
     )  # fmt: skip
+
+
+def write_index(directory: Path, seed: int = 0) -> None:
+    """The ANN index over the GRU's item table (`sequence/` beside it), for serving at scale."""
+    server = SequenceServer.load(directory / "sequence", mmap=True)
+    index = ItemIndex.build(server.item_embedding[1:], server.item_bias[1:], seed=seed)
+    index.save(directory / ANN_DIR)
 
 
 def _masked(scores: np.ndarray, histories: Sequence[Sequence[int]]) -> np.ndarray:
@@ -370,120 +394,22 @@ def recommend(
     interactions: Iterable[Interaction],
     reviews: Sequence[Review] = (),
     k: int = 10,
-    batch: int = 512,
 ) -> list[Recommendation]:
-    """Top k for every user in `interactions`, never an item they already have, with reasons."""
+    """Top k for every user in `interactions` (the `ml recommend` command), never an item they
+    already have, with reasons in words that name item ids."""
+    from ml.ranking import Ranker
+
     model_dir = Path(model_dir)
-    meta = read_meta(model_dir, FORMAT, [FORMAT_VERSION])
-    server = SequenceServer.load(model_dir / "sequence")
-    parts = Components.load(model_dir)
-    if len(parts.popularity) != server.n_items:
-        raise ArtefactError(f"{model_dir}: the blend and the sequence model disagree on items")
-    weights = {**DEFAULT_WEIGHTS, **meta["weights"]}
-    genres: dict[str, list[str]] = meta.get("genres", {})
-    visual = Visual.load(model_dir / "artwork")
+    ranker = Ranker.load(model_dir)
     sentiment = None
     if reviews and (model_dir / "sentiment" / "meta.json").is_file():
         sentiment = _score_reviews(model_dir / "sentiment", reviews)
-
     histories = user_histories(interactions)
     by_pair = feedback_weights(histories, reviews, sentiment)
-    blender = Blender(server, parts, weights)
-    cold = _cold_items(visual, server)
-    users = list(histories)
     out: list[Recommendation] = []
-    for start in range(0, len(users), batch):
-        chunk = users[start : start + batch]
-        known = [[r.item for r in histories[u] if r.item in server.index] for u in chunk]
-        indices = [[server.index[i] for i in items] for items in known]
-        feedback = [
-            [by_pair.get((u, i), 1.0) for i in items] for u, items in zip(chunk, known, strict=True)
-        ]
-        computed = blender.parts_for(indices, feedback)
-        scores = _masked(blender.combine(computed, weights), indices)
-        for row, user in enumerate(chunk):
-            owned = {r.item for r in histories[user]}
-            ranked = _rank_row(
-                scores[row], k, server, owned, cold, visual, known[row], feedback[row], weights
-            )
-            for rank, (item, score, look_alike) in enumerate(ranked, start=1):
-                reason = _reason(
-                    item, look_alike, row, computed, weights, server, parts, indices[row],
-                    known[row], feedback[row], genres,
-                )  # fmt: skip
-                out.append(Recommendation(user, item, rank, score, reason))
+    for user, history in histories.items():
+        items = [r.item for r in history]
+        feedback = [by_pair.get((user, i), 1.0) for i in items]
+        for rank, found in enumerate(ranker.recommend(items, k, feedback=feedback), start=1):
+            out.append(Recommendation(user, found.item, rank, found.score, found.reason.describe()))
     return out
-
-
-def _cold_items(visual: Visual | None, server: SequenceServer) -> list[int]:
-    if visual is None:
-        return []
-    return [n for n, item in enumerate(visual.ids) if item not in server.index]
-
-
-def _rank_row(
-    scores: np.ndarray,
-    k: int,
-    server: SequenceServer,
-    owned: set[str],
-    cold: list[int],
-    visual: Visual | None,
-    known: list[str],
-    feedback: list[float],
-    weights: dict[str, float],
-) -> list[tuple[str, float, str | None]]:
-    warm: list[tuple[str, float, str | None]] = [
-        (server.items[i], float(scores[i]), None)
-        for i in top_k(scores[None, :], k)[0]
-        if np.isfinite(scores[i]) and server.items[i] not in owned
-    ]
-    candidates: list[tuple[str, float, str | None]] = list(warm)
-    if visual is not None and cold:
-        position = {item: n for n, item in enumerate(visual.ids)}
-        liked = [i for i, w in zip(known, feedback, strict=True) if w > 0 and i in position]
-        liked = liked[-20:]
-        if liked:
-            anchors = visual.embeddings[[position[i] for i in liked]]
-            sims = visual.embeddings[cold] @ anchors.T  # (cold, anchors)
-            best = sims.argmax(axis=1)
-            top_score = warm[0][1] if warm else 1.0
-            for row, n in enumerate(cold):
-                cosine = float(sims[row, best[row]])
-                item = visual.ids[n]
-                if cosine >= weights["visual_threshold"] and item not in owned:
-                    score = weights["visual_weight"] * cosine * top_score
-                    candidates.append((item, score, liked[int(best[row])]))
-    candidates.sort(key=lambda c: -c[1])
-    return candidates[:k]
-
-
-def _reason(
-    item: str,
-    look_alike: str | None,
-    row: int,
-    computed: dict[str, np.ndarray],
-    weights: dict[str, float],
-    server: SequenceServer,
-    parts: Components,
-    history: list[int],
-    known: list[str],
-    feedback: list[float],
-    genres: dict[str, list[str]],
-) -> str:
-    if look_alike is not None:
-        return f"looks like {look_alike}"
-    j = server.index[item]
-    personal = computed["sequence"][row, j] + weights["markov"] * computed["markov"][row, j]
-    personal += weights["feedback"] * computed["feedback"][row, j]
-    popular = weights["popularity"] * float(parts.popularity[j])
-    if history and personal >= popular:
-        # The liked history item most like the recommendation in the GRU's item space.
-        table = server.item_embedding[1:]
-        recent = np.asarray(history[-20:])
-        liked = np.asarray(feedback[-20:]) > 0
-        if liked.any():
-            recent = recent[liked]
-        sims = table[recent] @ table[j]
-        return f"because you played {server.items[int(recent[int(np.argmax(sims))])]}"
-    genre = genres.get(item)
-    return f"popular in {genre[0]}" if genre else "popular in the whole catalogue"

@@ -25,7 +25,7 @@ import keras
 import numpy as np
 from keras import ops
 
-from ml.artefacts import hash_files, read_meta, save_arrays, write_meta, writing
+from ml.artefacts import hash_files, load_array, read_meta, save_arrays, write_meta, writing
 from ml.data import DataError, Interaction, Sequences, encode, read_interactions
 from ml.evaluation import metrics, recommend
 from ml.progress import Progress, scaled
@@ -348,12 +348,12 @@ def save(
 ) -> None:
     with writing(out_dir) as tmp:
         model.save(tmp / "model.keras")
-        save_arrays(tmp, **export_arrays(model))
+        save_arrays(tmp, **export_arrays(model), items=item_array(items))
         write_meta(
             tmp,
             FORMAT,
             FORMAT_VERSION,
-            items=items,
+            n_items=len(items),
             data_hash=data_hash,
             hyperparameters=summary["hyperparameters"],
             metrics=result,
@@ -361,13 +361,18 @@ def save(
         )
 
 
+def item_array(items: Sequence[str]) -> np.ndarray:
+    """Item ids as saved beside a model (a NumPy string array: loads without pickle, maps)."""
+    return np.asarray([str(i) for i in items], dtype=np.str_)
+
+
 class SequenceModel:
     """A loaded Keras sequence model with its item ids."""
 
-    def __init__(self, model: Any, meta: dict[str, Any]) -> None:
+    def __init__(self, model: Any, meta: dict[str, Any], items: list[str]) -> None:
         self.model = model
         self.meta = meta
-        self.items: list[str] = meta["items"]
+        self.items = items
         self.max_len: int = meta["hyperparameters"]["max_len"]
 
     def scores(self, histories: Sequence[Sequence[int]]) -> np.ndarray:
@@ -377,4 +382,4 @@ class SequenceModel:
 def load_sequence(model_dir: Path | str) -> SequenceModel:
     meta = read_meta(model_dir, FORMAT, [FORMAT_VERSION])
     model = keras.saving.load_model(Path(model_dir) / "model.keras", safe_mode=True, compile=False)
-    return SequenceModel(model, meta)
+    return SequenceModel(model, meta, [str(i) for i in load_array(model_dir, "items")])

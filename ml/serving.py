@@ -16,7 +16,8 @@ import numpy as np
 from ml.artefacts import load_array, read_meta
 
 SEQUENCE_FORMAT = "encore.sequence"
-SEQUENCE_FORMAT_VERSION = 1
+# 2: item ids in items.npy (a million ids as JSON cost a web process 100 MB to parse), not meta.
+SEQUENCE_FORMAT_VERSION = 2
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
@@ -24,37 +25,44 @@ def _sigmoid(x: np.ndarray) -> np.ndarray:
 
 
 def top_k_row(scores: np.ndarray, k: int) -> np.ndarray:
-    """Indices of the k best finite scores of one row, best first."""
+    """Indices of the k best finite scores of one row, best first; equal scores by index, so
+    the order is the same whatever the rounding of the arithmetic before."""
     k = min(k, int(np.isfinite(scores).sum()))
     if k <= 0:
         return np.zeros(0, dtype=np.int64)
-    part = np.argpartition(-scores, k - 1)[:k]
-    return part[np.argsort(-scores[part], kind="stable")]
+    part = np.argpartition(-scores, k - 1)[:k] if k < len(scores) else np.arange(len(scores))
+    return part[np.lexsort((part, -scores[part]))]
 
 
 class SequenceServer:
     """The GRU next-item model as NumPy arrays."""
 
-    def __init__(self, arrays: dict[str, np.ndarray], items: list[str], max_len: int) -> None:
+    def __init__(
+        self, arrays: dict[str, np.ndarray], items: Sequence[str] | np.ndarray, max_len: int
+    ) -> None:
+        # Arrays may be memory-mapped (load): converted only when not float32 already, so the
+        # pages of a large item table are shared by every process that maps the same file.
         f32 = {name: np.asarray(a, dtype=np.float32) for name, a in arrays.items()}
-        kernel, recurrent, bias = f32["gru_kernel"], f32["gru_recurrent_kernel"], f32["gru_bias"]
+        self.kernel, recurrent, bias = (
+            f32["gru_kernel"],
+            f32["gru_recurrent_kernel"],
+            f32["gru_bias"],
+        )
         self.hidden = recurrent.shape[0]
-        # The input half of every gate depends on the item alone: precompute it per item.
-        self.input_gates = f32["item_embedding"] @ kernel + bias[0]
+        self.input_bias = bias[0]
         self.recurrent_kernel = recurrent
         self.recurrent_bias = bias[1]
         self.projection_kernel = f32["projection_kernel"]
         self.projection_bias = f32["projection_bias"]
-        # Row/column 0 of the tied table is padding: it is never recommended.
+        # Row 0 of the tied table is padding: it is never recommended (item i is row i + 1).
         self.item_embedding = f32["item_embedding"]
-        self.output_table = np.ascontiguousarray(f32["item_embedding"][1:].T)
-        self.output_bias = f32["item_bias"][1:]
-        self.items = list(items)
-        self.index = {item: i for i, item in enumerate(self.items)}
+        self.item_bias = f32["item_bias"]
+        self.items = items
         self.max_len = max_len
+        self._index: dict[str, int] | None = None
 
     @classmethod
-    def load(cls, model_dir: Path | str) -> SequenceServer:
+    def load(cls, model_dir: Path | str, mmap: bool = False) -> SequenceServer:
         meta = read_meta(model_dir, SEQUENCE_FORMAT, [SEQUENCE_FORMAT_VERSION])
         names = (
             "item_embedding",
@@ -65,8 +73,16 @@ class SequenceServer:
             "projection_bias",
             "item_bias",
         )
-        arrays = {name: load_array(model_dir, name) for name in names}
-        return cls(arrays, meta["items"], int(meta["hyperparameters"]["max_len"]))
+        arrays = {name: load_array(model_dir, name, mmap=mmap) for name in names}
+        items = load_array(model_dir, "items", mmap=mmap)
+        return cls(arrays, items, int(meta["hyperparameters"]["max_len"]))
+
+    @property
+    def index(self) -> dict[str, int]:
+        """Item id → catalogue index (built on first use: batch callers only)."""
+        if self._index is None:
+            self._index = {str(item): i for i, item in enumerate(self.items)}
+        return self._index
 
     @property
     def n_items(self) -> int:
@@ -78,7 +94,9 @@ class SequenceServer:
 
     def step(self, state: np.ndarray, item_index: int | np.ndarray) -> np.ndarray:
         """The state after one more item (catalogue index); batched when both are arrays."""
-        gates_x = self.input_gates[np.asarray(item_index) + 1]
+        # The input half of every gate depends on the item alone; computed for these items only
+        # (a table of it for a million items would hold 768 MB in every web process).
+        gates_x = self.item_embedding[np.asarray(item_index) + 1] @ self.kernel + self.input_bias
         gates_h = state @ self.recurrent_kernel
         gates_h += self.recurrent_bias
         h = self.hidden
@@ -106,14 +124,18 @@ class SequenceServer:
                 state[active] = self.step(state[active], column[active])
         return state
 
-    def scores_from_state(self, state: np.ndarray, last_item: int | np.ndarray) -> np.ndarray:
-        """Scores after a state and the item that led to it (it skips past the GRU)."""
+    def query(self, state: np.ndarray, last_item: int | np.ndarray) -> np.ndarray:
+        """The vector whose inner product with each item's embedding (plus its bias) is that
+        item's score, after a state and the item that led to it (it skips past the GRU)."""
         z = state @ self.projection_kernel[: self.hidden] + self.projection_bias
-        z = (
+        return (
             z
             + self.item_embedding[np.asarray(last_item) + 1] @ self.projection_kernel[self.hidden :]
         )
-        return z @ self.output_table + self.output_bias
+
+    def scores_from_state(self, state: np.ndarray, last_item: int | np.ndarray) -> np.ndarray:
+        """Every item's score after a state and the item that led to it."""
+        return self.query(state, last_item) @ self.item_embedding[1:].T + self.item_bias[1:]
 
     def scores(self, histories: Sequence[Sequence[int]]) -> np.ndarray:
         """Every item's score after each history (ml.evaluation.Scorer)."""
@@ -145,7 +167,7 @@ class SequenceServer:
                 seen = [self.index[i] for i in banned if i in self.index]
                 scores[row, seen] = -np.inf
                 best = top_k_row(scores[row], k)
-                out.append([(self.items[i], float(scores[row, i])) for i in best])
+                out.append([(str(self.items[i]), float(scores[row, i])) for i in best])
         return out
 
 

@@ -18,10 +18,12 @@ from entertainment.api_errors import error_responses
 from entertainment.catalogue.models import Item, Kind
 from entertainment.catalogue.serializers import ItemListSerializer
 
-from . import cards, lists, realtime, similarity
+from . import cards, lists, personal, realtime, similarity
 from .lists import Entry
 
 MAX_N = 50
+# Related items asked for beyond n, for those the caller already has.
+OWNED_SLACK = 20
 
 
 class EntrySerializer(serializers.Serializer):
@@ -114,7 +116,7 @@ class RecommendationsView(APIView):
         params = request.query_params
         kind, n = _recommendations_query(params.get("kind"), params.get("n"))
         cached = throttling.read_for(self, request)
-        found = [lists.for_person(request.user, k, n, cached) for k in _kinds(kind)]
+        found = list(lists.for_kinds(request.user, _kinds(kind), n, cached).values())
         # Across kinds, the best of each list by rank: scores of different lists don't compare.
         entries = [
             e
@@ -153,12 +155,14 @@ class SimilarItemsView(APIView):
         query = SimilarQuery(data=request.query_params)
         query.is_valid(raise_exception=True)
         by, n = query.validated_data["by"], query.validated_data["n"]
-        entries = (
-            similarity.looks_like(item.pk, n)
-            if by == "artwork"
-            else similarity.co_played(item.pk, n)
-        )
-        return Response({"by": by, "results": _rendered(request, entries)})
+        # Deep enough that leaving out what the caller already has still fills n.
+        find = similarity.looks_like if by == "artwork" else similarity.co_played
+        entries = find(item.pk, n + OWNED_SLACK)
+        user = request.user
+        if user.is_authenticated and user.privacy.personalised:
+            owned = personal.owned_among(user.pk, (e.item_id for e in entries))
+            entries = [e for e in entries if e.item_id not in owned]
+        return Response({"by": by, "results": _rendered(request, entries[:n])})
 
 
 class SessionNextView(APIView):

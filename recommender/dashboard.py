@@ -15,10 +15,9 @@ import redis
 from django.conf import settings
 from django.db.models import Count
 
-from entertainment.catalogue.models import Kind
-
 from . import registry
-from .models import ModelKind, ModelVersion, Recommendation, Snapshot, TrainingRun
+from .models import ModelKind, ModelVersion, Snapshot, TrainingRun
+from .refresh import recently_active
 
 log = logging.getLogger(__name__)
 
@@ -267,13 +266,8 @@ def training_data_counts() -> list[GroupCount] | None:
     return rows
 
 
-def people_with_recommendations() -> list[GroupCount]:
-    """How many people have stored lists, per catalogue kind."""
-    # Every stored list has exactly one first entry: cheaper than counting distinct people.
-    per_kind = dict(
-        Recommendation.objects.filter(rank=1)
-        .values_list("kind")
-        .annotate(n=Count("pk"))
-        .values_list("kind", "n")
-    )
-    return [GroupCount(label, at_least_k(per_kind.get(kind, 0))) for kind, label in Kind.choices]
+def people_warmed() -> list[GroupCount]:
+    """How many people's lists an activation computes ahead (active lately, personalised)."""
+    days = settings.WARM_UP_ACTIVE_DAYS
+    count = recently_active(days).count()
+    return [GroupCount(f"People active in {days} days (lists warmed)", at_least_k(count))]

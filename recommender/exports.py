@@ -4,25 +4,37 @@ from __future__ import annotations
 
 from typing import Any
 
-from entertainment.accounts.export import register
+from django.conf import settings
 
-from .models import ModelVersion, Recommendation
+from entertainment.accounts.export import register
+from entertainment.catalogue.models import Item, Kind
+
+from . import lists
+from .models import ModelVersion
 
 
 def recommendations(user: Any) -> list[dict[str, Any]]:
-    rows = Recommendation.objects.filter(user=user).order_by("kind", "rank")
-    return [
-        dict(row)
-        for row in rows.values(
-            "kind",
-            "rank",
-            "item_id",
-            "item__title",
-            "score",
-            "reason",
-            "model_version",
-            "created_at",
+    """The person's own lists as they stand (computed from their history, kept nowhere but in
+    the cache); none while personalisation is off or before they have any history."""
+    found = lists.for_kinds(user, list(Kind.values), settings.RECOMMENDATIONS_PER_KIND)
+    own = [f for f in found.values() if f.personalised]
+    titles = dict(
+        Item.objects.filter(pk__in={e.item_id for f in own for e in f.entries}).values_list(
+            "pk", "title"
         )
+    )
+    return [
+        {
+            "kind": f.kind,
+            "rank": rank,
+            "item_id": e.item_id,
+            "item__title": titles.get(e.item_id, ""),
+            "score": e.score,
+            "reason": e.reason,
+            "model_version": f.model_version,
+        }
+        for f in own
+        for rank, e in enumerate(f.entries, start=1)
     ]
 
 

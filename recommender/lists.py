@@ -1,202 +1,99 @@
-"""Stored recommendation lists: written by refresh, read by pages and the API.
+"""A person's lists as pages and the API read them: computed on demand, kept in the cache.
 
-Redis (the Django cache) holds each person's list per kind as plain JSON for fast reads; the
-Recommendation table holds the same rows, so a cold or missing cache falls back to the
-database. People who switched personalisation off, and new people, get the non-personalised
-list: popular and highly rated items.
+A list follows its person, not a clock. Each person has a *stamp* in the cache, a token that
+every event of theirs (a play, rating or review, by page, API or bulk ingestion) and every
+privacy change replaces once it has committed. A cached list carries the stamp and the active
+model versions it was computed with; a read that finds either changed computes the lists of
+every kind again in the calling process (recommender.personal, a few milliseconds) and caches
+them under the stamp it read *before* reading the history. So a list computed from a history
+without an event can never be kept as current after the event: the event's new stamp already
+differs from the one the list carries.
+
+People without any history, and people who switched personalisation off, see the popular
+lists (recommender.popular). The cache holds derived data only: without it every read computes.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
-from dataclasses import dataclass
-from functools import partial
+import uuid
+from collections.abc import Iterable
 from typing import Any
 
-from django.db import connection, transaction
-from django.db.models import Avg, Count, Q
-from django.utils import timezone
-
 from entertainment import caching
-from entertainment.catalogue.models import Item, Kind
+from entertainment.catalogue.models import Kind
 
-from .models import Recommendation
+from . import personal, serving
+from .entries import Entry, RecommendationList, plain
+from .popular import NON_PERSONAL, popular
 
-# The hourly refresh rewrites every list, and a read that misses puts it back; the TTL bounds
-# how long a list outlives a delete that failed because Redis was away (a rated item, erasure).
+# Lists are recomputed whenever they are stale, so the TTL only bounds what an idle person
+# costs the cache; the stamp outlives them (a lost stamp costs one computation, nothing more).
 CACHE_TTL_S = 2 * 3600
-POPULAR_TTL_S = 600
+STAMP_TTL_S = 7 * 24 * 3600
 # Privacy changes drop the cached switch at once (receivers.py); the TTL bounds the rest.
 PERSONALISED_TTL_S = 300
-NON_PERSONAL = "popular"
-PLURAL = {Kind.FILM: "films", Kind.MUSIC: "music", Kind.GAME: "games"}
 
-
-@dataclass(frozen=True)
-class Entry:
-    item_id: int
-    score: float
-    reason: str
-
-
-@dataclass(frozen=True)
-class RecommendationList:
-    kind: str
-    entries: list[Entry]
-    model_version: str
-    personalised: bool
+__all__ = ["NON_PERSONAL", "Entry", "RecommendationList", "plain", "popular"]
 
 
 def cache_key(user_id: int, kind: str) -> str:
     return f"recs:{user_id}:{kind}"
 
 
-def store(user_id: int, lists: dict[str, list[Entry]], model_version: str) -> None:
-    """Replace a person's lists (every kind given) in the database, then in the cache."""
-    store_many({user_id: lists}, model_version)
-
-
-def store_many(by_user: dict[int, dict[str, list[Entry]]], model_version: str) -> None:
-    """Replace many people's lists (every kind given for each) in one transaction, then put
-    them in the cache in one round trip once it has committed (refresh stores its batches so)."""
-    by_kinds: dict[tuple[str, ...], list[int]] = defaultdict(list)
-    for user_id, lists in by_user.items():
-        by_kinds[tuple(sorted(lists))].append(user_id)
-    now = connection.ops.adapt_datetimefield_value(timezone.now())
-    rows = [
-        (user_id, kind, e.item_id, rank, e.score, e.reason[:300], model_version, now)
-        for user_id, lists in by_user.items()
-        for kind, entries in lists.items()
-        for rank, e in enumerate(entries, start=1)
-    ]
-    with transaction.atomic():
-        for kinds, user_ids in by_kinds.items():
-            Recommendation.objects.filter(user_id__in=user_ids, kind__in=kinds).delete()
-        _insert(rows)
-    payloads = {
-        cache_key(user_id, kind): {"v": model_version, "e": [plain(e) for e in entries]}
-        for user_id, lists in by_user.items()
-        for kind, entries in lists.items()
-    }
-    transaction.on_commit(partial(caching.put_many, payloads, CACHE_TTL_S))
-
-
-COLUMNS = ("user_id", "kind", "item_id", "rank", "score", "reason", "model_version", "created_at")
-
-
-def _insert(rows: list[tuple[Any, ...]]) -> None:
-    """Insert Recommendation rows given as COLUMNS tuples.
-
-    A refresh writes about sixty rows a person: building model instances for bulk_create costs
-    more than the rest of the refresh, so the rows go in as plain tuples (COPY on PostgreSQL).
-    """
-    if not rows:
-        return
-    quote = connection.ops.quote_name
-    table = quote(Recommendation._meta.db_table)
-    columns = ", ".join(quote(c) for c in COLUMNS)
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
-                for row in rows:
-                    copy.write_row(row)
-        else:
-            marks = ", ".join(["%s"] * len(COLUMNS))
-            cursor.executemany(f"INSERT INTO {table} ({columns}) VALUES ({marks})", rows)
-
-
-def plain(entry: Entry) -> dict[str, Any]:
-    """The entry as the cache keeps it (Entry(**plain(e)) == e)."""
-    # dataclasses.asdict deep-copies field by field: ten times slower for this flat record.
-    return {"item_id": entry.item_id, "score": entry.score, "reason": entry.reason}
-
-
-def forget(user_id: int) -> None:
-    """Delete a person's stored lists everywhere (personalisation off, erasure)."""
-    Recommendation.objects.filter(user_id=user_id).delete()
-    keys = [cache_key(user_id, kind) for kind in Kind.values]
-    # The cached switch names the person too: erasure must leave no key behind.
-    caching.delete([*keys, personalised_key(user_id)])
+def stamp_key(user_id: int) -> str:
+    return f"recs:stamp:{user_id}"
 
 
 def personalised_key(user_id: int) -> str:
     return f"recs:personalised:{user_id}"
 
 
-def stored(user_id: int, kind: str) -> RecommendationList | None:
-    return _stored(user_id, kind, caching.get(cache_key(user_id, kind)))
+def touch(user_ids: Iterable[int]) -> None:
+    """These people's history or settings changed (called after commit): every cached list
+    of theirs is stale from now on."""
+    caching.put_many({stamp_key(u): uuid.uuid4().hex for u in user_ids}, STAMP_TTL_S)
 
 
-def _stored(
-    user_id: int, kind: str, cached: Any, n: int | None = None
-) -> RecommendationList | None:
-    """The person's list (its first `n` entries) from what the cache held (`cached`), else
-    from the database."""
-    if isinstance(cached, dict):
-        if not cached["e"]:
-            return None  # the marker for "nothing stored"
-        entries = [Entry(**e) for e in cached["e"][:n]]
-        return RecommendationList(kind, entries, cached["v"], personalised=True)
-    rows = list(
-        Recommendation.objects.filter(user_id=user_id, kind=kind)
-        .order_by("rank")
-        .values_list("item_id", "score", "reason", "model_version")
-    )
-    if not rows:
-        # Remembered, so people without lists don't query the database on every request;
-        # store() overwrites the marker and forget()/drop_item() delete it.
-        caching.put(cache_key(user_id, kind), {"v": "", "e": []}, CACHE_TTL_S)
-        return None
-    entries = [Entry(item_id, score, reason) for item_id, score, reason, _ in rows]
-    caching.put(
-        cache_key(user_id, kind), {"v": rows[0][3], "e": [plain(e) for e in entries]}, CACHE_TTL_S
-    )
-    return RecommendationList(kind, entries, rows[0][3], personalised=True)
+def stamp(user_id: int, cached: dict[str, Any]) -> str | None:
+    """The person's stamp as read, or a new one when they had none (add: a concurrent event's
+    stamp wins, and is then read back). None only when the cache is down."""
+    found = cached.get(stamp_key(user_id))
+    if isinstance(found, str):
+        return found
+    fresh = uuid.uuid4().hex
+    if caching.add(stamp_key(user_id), fresh, STAMP_TTL_S):
+        return fresh
+    again = caching.get(stamp_key(user_id))
+    return again if isinstance(again, str) else None
 
 
-def drop_item(user_id: int, item_id: int) -> None:
-    """Take an item the person has now rated or finished out of their stored lists."""
-    kinds = list(
-        Recommendation.objects.filter(user_id=user_id, item_id=item_id)
-        .values_list("kind", flat=True)
-        .distinct()
-    )
-    if not kinds:
-        return
-    Recommendation.objects.filter(user_id=user_id, item_id=item_id).delete()
-    # The next read rebuilds the cache from the database rows.
-    caching.delete(cache_key(user_id, kind) for kind in kinds)
+def compute(user_id: int, current: str | None = None) -> dict[str, dict[str, Any]]:
+    """Compute and cache the person's lists of every kind under their stamp (`current`, as
+    read before this; read now when not given); returns them as cached, by kind."""
+    if current is None:
+        current = stamp(user_id, {})
+    active = serving.active().label
+    found = personal.compute(user_id)
+    payloads = {
+        kind: {
+            "a": active,
+            "s": current,
+            "v": found.model_version,
+            "p": found.personalised,
+            "e": [plain(e) for e in found.lists.get(kind, [])],
+        }
+        for kind in Kind.values
+    }
+    if current is not None:
+        caching.put_many({cache_key(user_id, kind): p for kind, p in payloads.items()}, CACHE_TTL_S)
+    return payloads
 
 
-def popular(kind: str, n: int) -> RecommendationList:
-    """Popular and well rated items of a kind, the same for everyone (cached briefly)."""
-    key = f"recs:popular:{kind}:{n}"
-    cached = caching.get(key)
-    if isinstance(cached, list):
-        return RecommendationList(kind, [Entry(**e) for e in cached], NON_PERSONAL, False)
-    items = (
-        Item.objects.filter(kind=kind)
-        .annotate(
-            n_plays=Count("plays", distinct=True),
-            n_ratings=Count("ratings", distinct=True),
-            avg=Avg("ratings__value"),
-        )
-        .filter(Q(n_plays__gt=0) | Q(n_ratings__gt=0))
-        .order_by("-n_plays", "-n_ratings", "-avg", "pk")
-        .values_list("pk", "n_plays", "n_ratings", "avg")[: n * 3]
-    )
-    entries = []
-    for pk, n_plays, n_ratings, avg in items:
-        # Bayesian-style: popularity, nudged by how well people rate it.
-        score = (n_plays + n_ratings) * (float(avg) / 5.0 if avg is not None else 0.6)
-        reason = f"Popular in {PLURAL[Kind(kind)]}" + (
-            f", rated {float(avg):.1f}★ on average" if avg is not None else ""
-        )
-        entries.append(Entry(pk, round(score, 4), reason))
-    entries.sort(key=lambda e: (-e.score, e.item_id))
-    entries = entries[:n]
-    caching.put(key, [plain(e) for e in entries], POPULAR_TTL_S)
-    return RecommendationList(kind, entries, NON_PERSONAL, False)
+def forget(user_id: int) -> None:
+    """Delete everything cached about a person's lists (personalisation off, erasure)."""
+    keys = [cache_key(user_id, kind) for kind in Kind.values]
+    # The stamp and the cached switch name the person too: erasure must leave no key behind.
+    caching.delete([*keys, stamp_key(user_id), personalised_key(user_id)])
 
 
 def forget_personalised(user_id: int) -> None:
@@ -206,28 +103,59 @@ def forget_personalised(user_id: int) -> None:
 
 def read_keys(user_id: int, kinds: list[str]) -> list[str]:
     """The cache keys for_person reads, for a caller that fetches them with others at once."""
-    return [personalised_key(user_id), *(cache_key(user_id, kind) for kind in kinds)]
+    return [
+        personalised_key(user_id),
+        stamp_key(user_id),
+        *(cache_key(user_id, kind) for kind in kinds),
+    ]
+
+
+def _current(payload: Any, stamp: str | None, active: str) -> bool:
+    return (
+        stamp is not None
+        and isinstance(payload, dict)
+        and payload.get("s") == stamp
+        and payload.get("a") == active
+    )
+
+
+def for_kinds(
+    user: Any, kinds: list[str], n: int, cached: dict[str, Any] | None = None
+) -> dict[str, RecommendationList]:
+    """What a person sees for each kind: their own list, or the popular one when
+    personalisation is off or they have no history yet.
+
+    `cached` is what the cache held for read_keys (fetched by the caller, e.g. in the rate
+    limit's round trip); without it, they are fetched here, in one round trip.
+    """
+    out: dict[str, RecommendationList] = {}
+    if getattr(user, "is_authenticated", False):
+        if cached is None:
+            cached = caching.get_many(read_keys(user.pk, kinds))
+        if _personalised(user, cached):
+            read = cached.get(stamp_key(user.pk))
+            active = serving.active().label
+            payloads: dict[str, Any] = {k: cached.get(cache_key(user.pk, k)) for k in kinds}
+            if not all(_current(p, read, active) for p in payloads.values()):
+                payloads.update(compute(user.pk, stamp(user.pk, cached)))
+            for kind in kinds:
+                payload = payloads[kind]
+                if payload["e"]:
+                    entries = [Entry(**e) for e in payload["e"][:n]]
+                    out[kind] = RecommendationList(kind, entries, payload["v"], payload["p"])
+    return {kind: out.get(kind) or popular(kind, n) for kind in kinds}
 
 
 def for_person(
     user: Any, kind: str, n: int, cached: dict[str, Any] | None = None
 ) -> RecommendationList:
-    """What a person sees for a kind: their own list, or the non-personalised one when
-    personalisation is off or nothing has been computed for them yet.
+    return for_kinds(user, [kind], n, cached)[kind]
 
-    `cached` is what the cache held for read_keys (fetched by the caller); without it, they
-    are fetched here, in one round trip: this runs on every request.
-    """
-    if getattr(user, "is_authenticated", False):
-        if cached is None:
-            cached = caching.get_many(read_keys(user.pk, [kind]))
-        personalised = cached.get(personalised_key(user.pk))
-        if not isinstance(personalised, bool):
-            personalised = bool(user.privacy.personalised)
-            caching.put(personalised_key(user.pk), personalised, PERSONALISED_TTL_S)
-            cached[personalised_key(user.pk)] = personalised
-        if personalised:
-            own = _stored(user.pk, kind, cached.get(cache_key(user.pk, kind)), n)
-            if own is not None and own.entries:
-                return RecommendationList(kind, own.entries[:n], own.model_version, True)
-    return popular(kind, n)
+
+def _personalised(user: Any, cached: dict[str, Any]) -> bool:
+    personalised = cached.get(personalised_key(user.pk))
+    if not isinstance(personalised, bool):
+        personalised = bool(user.privacy.personalised)
+        caching.put(personalised_key(user.pk), personalised, PERSONALISED_TTL_S)
+        cached[personalised_key(user.pk)] = personalised
+    return personalised

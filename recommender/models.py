@@ -1,12 +1,10 @@
-"""The model registry, training runs, snapshots and stored recommendations."""
+"""The model registry, training runs and snapshots."""
 
 from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
-
-from entertainment.catalogue.models import Item, Kind
 
 
 class ModelKind(models.TextChoices):
@@ -147,27 +145,3 @@ class TrainingRun(models.Model):
         if self.started_at and self.finished_at:
             return (self.finished_at - self.started_at).total_seconds()
         return None
-
-
-class Recommendation(models.Model):
-    """A person's precomputed list for one kind; Redis holds the same lists for fast reads."""
-
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="recommendations"
-    )
-    kind = models.CharField(max_length=8, choices=Kind.choices)
-    item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="+")
-    rank = models.PositiveSmallIntegerField()
-    score = models.FloatField()
-    reason = models.CharField(max_length=300)
-    model_version = models.CharField(max_length=200)
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        ordering = ["user", "kind", "rank"]
-        constraints = [
-            models.UniqueConstraint(fields=["user", "kind", "rank"], name="recommendation_rank"),
-        ]
-
-    def __str__(self) -> str:
-        return f"#{self.rank} {self.item_id} for {self.user_id} ({self.kind})"

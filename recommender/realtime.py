@@ -1,99 +1,80 @@
-"""Real-time "up next": a GRU step in NumPy inside the web process (no TensorFlow here).
+"""Real-time "up next": what to play after the person's latest plays, from the loaded serving
+model in the web process (recommender.serving; no TensorFlow here).
 
-The active sequence model's NumPy export is loaded once per process and reloaded when another
-version becomes active. Lists are kept in the cache only: they follow the latest play and are
-recomputed on demand when missing.
+Cached under the person's stamp like their lists (lists.py): any event makes it stale and the
+next read computes it again.
 """
 
 from __future__ import annotations
 
 import logging
-import time
-from functools import lru_cache
-from pathlib import Path
+from collections.abc import Collection
 from typing import Any
 
 from entertainment import caching
-from entertainment.accounts.models import User
-from entertainment.activity.models import Play, Rating
-from entertainment.catalogue.models import Item
+from entertainment.activity.models import Play
 
-from . import registry
-from .lists import Entry, plain
+from . import lists, personal, reasons, serving
+from .entries import Entry, plain
 
 log = logging.getLogger(__name__)
 
 HISTORY = 50
 UP_NEXT = 10
-_VERSION_TTL_S = 5.0
-_active: dict[str, Any] = {"checked": 0.0, "path": None}
+CACHE_TTL_S = 24 * 3600
 
 
 def up_next_key(user_id: int) -> str:
     return f"upnext:{user_id}"
 
 
-@lru_cache(maxsize=2)
-def _server(path: str) -> Any:
-    from ml.serving import SequenceServer
-
-    # The sequence version is a hybrid directory; the GRU's NumPy export is in sequence/.
-    return SequenceServer.load(Path(path) / "sequence")
-
-
-def active_server() -> Any | None:
-    """The serving model of the active sequence version (looked up at most every few seconds)."""
-    now = time.monotonic()
-    if now - _active["checked"] > _VERSION_TTL_S:
-        version = registry.active_version("sequence")
-        _active.update(checked=now, path=version.path if version else None)
-    path = _active["path"]
-    return None if path is None else _server(path)
-
-
-def active_version_label() -> str | None:
-    version = registry.active_version("sequence")
-    return version.label if version else None
-
-
-def next_items(item_ids: list[int], exclude: set[int], k: int = UP_NEXT) -> list[Entry]:
-    """What tends to come after this sequence of items, with the reason."""
-    server = active_server()
-    if server is None or not item_ids:
+def next_items(item_ids: list[int], exclude: Collection[int], k: int = UP_NEXT) -> list[Entry]:
+    """What tends to come after this sequence of items (oldest first), never one in it or in
+    `exclude`, with the reason."""
+    ranker = serving.ranker()
+    if ranker is None or not item_ids:
         return []
-    ranked = server.recommend([str(i) for i in item_ids], k, exclude={str(i) for i in exclude})
-    last = Item.objects.filter(pk=item_ids[-1]).values_list("title", flat=True).first() or ""
+    ranked = ranker.recommend([str(i) for i in item_ids], k, exclude=[str(i) for i in exclude])
+    titles = reasons.titles(reasons.cited(r.reason for r in ranked))
     return [
-        Entry(int(item), round(float(score), 6), f"Because you played {last}")
-        for item, score in ranked
+        Entry(int(r.item), round(r.score, 6), reasons.words(r.reason, titles))
+        for r in ranked
+        if r.item.isdigit()
     ]
 
 
-def update_up_next(user_id: int) -> list[Entry]:
-    """Recompute a person's up-next list from their latest plays and cache it."""
-    user = User.objects.filter(pk=user_id).select_related("privacy_settings").first()
-    if user is None or not user.privacy.personalised:
-        return []
+def active_version_label() -> str | None:
+    current = serving.active()
+    return None if current.sequence_path is None else current.label
+
+
+def up_next(user_id: int, k: int = UP_NEXT) -> list[Entry]:
+    """The person's up-next list: from the cache while it is current, else computed now from
+    their latest plays, leaving out everything they have played, rated or reviewed."""
+    key, stamp_key = up_next_key(user_id), lists.stamp_key(user_id)
+    cached = caching.get_many([key, stamp_key])
+    stamp, active = lists.stamp(user_id, cached), serving.active().label
+    payload: Any = cached.get(key)
+    if (
+        stamp is not None
+        and isinstance(payload, dict)
+        and payload.get("s") == stamp
+        and payload.get("a") == active
+        and payload.get("k", 0) >= k
+    ):
+        return [Entry(**e) for e in payload["e"][:k]]
     recent = list(
         Play.objects.filter(user_id=user_id)
         .order_by("-started_at", "-pk")
         .values_list("item_id", flat=True)[:HISTORY]
     )[::-1]
-    done = set(Rating.objects.filter(user_id=user_id).values_list("item_id", flat=True))
-    done |= set(
-        Play.objects.filter(user_id=user_id, completed=True).values_list("item_id", flat=True)
-    )
+    owned = personal.owned(user_id) if recent else set()
     try:
-        entries = next_items(recent, exclude=done)
-    except Exception:  # a broken model file must not fail the play that was just stored
+        entries = next_items(recent, exclude=owned, k=k)
+    except Exception:  # a broken model file must hide the panel, never fail the page
         log.exception("up-next failed for %s", user_id)
         return []
-    caching.put(up_next_key(user_id), [plain(e) for e in entries], 24 * 3600)
+    if stamp is not None:
+        payload = {"s": stamp, "a": active, "k": k, "e": [plain(e) for e in entries]}
+        caching.put(key, payload, CACHE_TTL_S)
     return entries
-
-
-def up_next(user_id: int) -> list[Entry]:
-    cached = caching.get(up_next_key(user_id))
-    if isinstance(cached, list):
-        return [Entry(**e) for e in cached]
-    return update_up_next(user_id)

@@ -19,7 +19,6 @@ from django.utils import timezone
 from entertainment import caching, queueing
 from entertainment.accounts.models import ErasureRequest, PrivacySettings
 from entertainment.accounts.signals import erased, erasing, privacy_changed
-from entertainment.activity.models import Play
 from entertainment.activity.signals import (
     events_ingested,
     play_recorded,
@@ -46,34 +45,19 @@ def score_new_review(sender: Any, review_id: int, **kwargs: Any) -> None:
     _enqueue_scoring([review_id])
 
 
-@receiver(rating_recorded)
-def drop_rated_item(sender: Any, user_id: int, item_id: int, **kwargs: Any) -> None:
-    lists.drop_item(user_id, item_id)
-
-
 @receiver(play_recorded)
-def follow_play(sender: Any, user_id: int, item_id: int, play_id: int, **kwargs: Any) -> None:
-    if Play.objects.filter(pk=play_id, completed=True).exists():
-        lists.drop_item(user_id, item_id)
-    realtime.update_up_next(user_id)
+@receiver(rating_recorded)
+@receiver(review_recorded)
+def follow_event(sender: Any, user_id: int, **kwargs: Any) -> None:
+    # The person's lists (For you, up next) are stale now; their next read computes them.
+    lists.touch([user_id])
 
 
 @receiver(events_ingested)
-def follow_batch(
-    sender: Any,
-    user_ids: list[int],
-    last_play_ids: dict[int, int],
-    review_ids: list[int],
-    **kwargs: Any,
-) -> None:
+def follow_batch(sender: Any, user_ids: list[int], review_ids: list[int], **kwargs: Any) -> None:
     if review_ids:
         _enqueue_scoring(review_ids)
-    if last_play_ids:
-        from .tasks import update_up_next
-
-        # A batch may touch thousands of people: their up-next lists are a cpu task's work,
-        # not the ingesting request's.
-        queueing.send(update_up_next, sorted(last_play_ids))
+    lists.touch(user_ids)
 
 
 @receiver(post_save, sender=Item)
@@ -103,13 +87,10 @@ def drop_cached_switch(sender: Any, instance: PrivacySettings, **kwargs: Any) ->
 def follow_privacy(sender: Any, user_id: int, changes: dict[str, Any], **kwargs: Any) -> None:
     if "personalised" not in changes:
         return
-    if changes["personalised"][1]:
-        from .tasks import refresh_batch
-
-        queueing.send(refresh_batch, [user_id])  # else the hourly refresh computes them
-    else:
-        lists.forget(user_id)
-        caching.delete([realtime.up_next_key(user_id)])
+    # Switched off: nothing computed from the history may stay. Switched on: computed on the
+    # next read (the stamp is gone, so no older list can pass for current).
+    lists.forget(user_id)
+    caching.delete([realtime.up_next_key(user_id)])
 
 
 @receiver(erasing)

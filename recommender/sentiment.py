@@ -9,7 +9,7 @@ from django.db import transaction
 
 from entertainment.activity.models import Review, Sentiment
 
-from . import registry
+from . import lists, registry
 
 BATCH = 512
 
@@ -56,5 +56,8 @@ def score_reviews(review_ids: list[int] | None = None) -> int:
                 [r for r in rows if r.pk in present],
                 ["sentiment_score", "sentiment", "sentiment_model_version"],
             )
+            people = set(Review.objects.filter(pk__in=present).values_list("user_id", flat=True))
+        # A score changes how much the review weighs in its writer's lists.
+        lists.touch(people)
         scored += len(present)
     return scored

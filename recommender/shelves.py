@@ -78,17 +78,19 @@ def signed_in(user: Any) -> User | None:
 
 
 def _items(ids: Iterable[int], person: User | None) -> tuple[dict[int, Item], set[int]]:
-    """The items behind some entries, in one query, and which of them the person has rated or
-    finished: refresh cleans stored lists, but a list read from the cache (or a co-play list
-    shared by everyone) may predate the person's latest rating."""
+    """The items behind some entries, in one query, and which of them the person already has
+    (played, rated or reviewed): lists shared by everyone (co-play, look-alikes, popular) know
+    nothing of the person, and nothing they have is ever offered to them again. A person who
+    switched personalisation off is not looked up at all."""
     items = Item.objects.filter(pk__in=set(ids))
-    if person is None:
+    if person is None or not person.privacy.personalised:
         return items.in_bulk(), set()
     found = items.annotate(
+        played=Exists(Play.objects.filter(user=person, item=OuterRef("pk"))),
         rated=Exists(Rating.objects.filter(user=person, item=OuterRef("pk"))),
-        finished=Exists(Play.objects.filter(user=person, item=OuterRef("pk"), completed=True)),
+        reviewed=Exists(Review.objects.filter(user=person, item=OuterRef("pk"))),
     ).in_bulk()
-    done = {pk for pk, item in found.items() if item.rated or item.finished}
+    done = {pk for pk, item in found.items() if item.played or item.rated or item.reviewed}
     return dict(found.items()), done
 
 
@@ -125,7 +127,7 @@ def for_you(user: Any) -> ForYou:
     """The home page's rows, one per kind, each from the person's own list where there is one."""
     person = signed_in(user)
     n = ROW_LENGTH * OVERFETCH
-    found = {kind: lists.for_person(person or user, kind, n) for kind in Kind.values}
+    found = lists.for_kinds(person or user, list(Kind.values), n)
     if person is not None and not person.privacy.personalised:
         audience = Audience.OFF
     elif any(found_list.personalised for found_list in found.values()):
@@ -165,7 +167,7 @@ def up_next(person: User | None, session: SessionBase) -> list[Entry]:
         played = session_plays(session)
         if played:
             return realtime.next_items(played, exclude=set(played), k=realtime.UP_NEXT * OVERFETCH)
-    return realtime.up_next(person.pk)
+    return realtime.up_next(person.pk, k=realtime.UP_NEXT * OVERFETCH)
 
 
 def sentiment_summary(item: Item) -> SentimentSummary | None:

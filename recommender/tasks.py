@@ -54,11 +54,11 @@ def after_activation(version_id: int) -> None:
 
 @shared_task(name="recommender.refresh_recommendations", autoretry_for=TRANSIENT, max_retries=3)
 def refresh_recommendations() -> int:
-    from .refresh import enqueue_refresh
+    """The hourly beat: score the reviews a broker outage kept from being scored on write.
+    Lists need no refresh: each is computed when its person's next read finds it stale."""
     from .sentiment import score_reviews
 
-    score_reviews()  # whatever a broker outage kept from being scored on write
-    return enqueue_refresh()
+    return score_reviews()
 
 
 @shared_task(name="recommender.refresh_batch", autoretry_for=TRANSIENT, max_retries=3)
@@ -89,12 +89,3 @@ def retrain_after_erasure() -> list[int]:
 
     kinds = due_for_erasure_retrain()
     return [run.pk for run in request_training(kinds, trigger="erasure")] if kinds else []
-
-
-@shared_task(name="recommender.update_up_next", autoretry_for=TRANSIENT, max_retries=3)
-def update_up_next(user_ids: list[int]) -> int:
-    from .realtime import update_up_next as run
-
-    for user_id in user_ids:
-        run(user_id)
-    return len(user_ids)

@@ -54,7 +54,7 @@ def _page(request: HttpRequest, status: int = 200) -> HttpResponse:
         "queues": dashboard.queue_lengths(),
         "workers": dashboard.workers(),
         "training_counts": dashboard.training_data_counts(),
-        "recommendation_counts": dashboard.people_with_recommendations(),
+        "recommendation_counts": dashboard.people_warmed(),
         "min_group": settings.PRIVACY_MIN_GROUP_SIZE,
     }
     return render(request, "recommender/dashboard.html", context, status=status)

@@ -22,7 +22,7 @@ from django.utils import timezone
 from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, sync_playwright
 
 from entertainment.catalogue.models import Item, Kind
-from recommender import realtime
+from recommender import serving
 from recommender.models import TrainingRun
 from recommender.training import request_training
 from tests.conftest import ROOT, finished_run, wait_for
@@ -98,7 +98,7 @@ def _shared_cache(_isolated_storage: None, settings: Any, cache_prefix: str) -> 
         }
     }
     # Realtime "up next" remembers the active sequence model for a few seconds per process.
-    realtime._active.update(checked=0.0, path=None)
+    serving.forget_active()
     yield
     import redis
 

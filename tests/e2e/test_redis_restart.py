@@ -2,8 +2,9 @@
 
 A private `redis-server` on a free loopback port backs the Django cache, configured exactly
 as settings.py configures it from REDIS_URL (key prefix, socket timeouts). With it up, the
-recommendations API caches in it; killed, pages and the API answer from the database and
-writes are stored, each request quickly; frozen (SIGSTOP: it accepts nothing and answers
+recommendations API caches in it; killed, pages and the API answer from the database (every
+read computes the person's lists from their history) and writes are stored, each request
+quickly; frozen (SIGSTOP: it accepts nothing and answers
 nothing), the socket timeouts bound every request; started again on the same port, the same
 process caches and throttles in it again, with no restart.
 
@@ -28,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.core.cache import cache
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
@@ -35,13 +37,15 @@ import entertainment
 from entertainment.activity.models import Play, Rating
 from entertainment.cache import DEFAULT_DOWN_BACKOFF_S
 from entertainment.throttling import ResilientUserRateThrottle
-from recommender import lists
-from recommender.models import Recommendation
+from recommender import lists, serving
+from recommender.models import ModelVersion
 from tests.conftest import free_port
-from tests.factories import ItemFactory, UserFactory
+from tests.factories import ItemFactory, PlayFactory, UserFactory
+from tests.recommender.factories import ModelVersionFactory
+from tests.recommender.serving_model import write_model
 
-# transaction=True: on-commit hooks (the cache writes that follow a stored list, a play or a
-# rating) run as they do in production, against the Redis under test.
+# transaction=True: on-commit hooks (the cache writes that follow a play or a rating: the
+# person's new stamp) run as they do in production, against the Redis under test.
 pytestmark = pytest.mark.django_db(transaction=True)
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -140,45 +144,77 @@ def _timed(call: Callable[[], Any]) -> Any:
     return response
 
 
+@pytest.fixture
+def serving_model(settings: Any) -> Iterator[Any]:
+    """A planted serving model (tests/recommender/serving_model.py) as the active version."""
+
+    def activate(items: list[Any], **planted: Any) -> None:
+        directory = Path(settings.MODEL_DIR) / "planted"
+        write_model(directory, [i.pk for i in items], **planted)
+        ModelVersionFactory(
+            kind="sequence", status=ModelVersion.Status.ACTIVE, path=str(directory)
+        )
+        serving.forget_active()
+
+    serving.forget_active()
+    yield activate
+    serving.forget_active()
+
+
+# What the cached list says once a test has marked it: an answer with it came from Redis.
+FROM_REDIS = "from Redis"
+
+
 def test_site_answers_without_redis_and_recovers_when_it_returns(
-    redis_server: RedisServer, site_cache: str, client: Any, monkeypatch: pytest.MonkeyPatch
+    redis_server: RedisServer,
+    site_cache: str,
+    client: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    serving_model: Any,
 ) -> None:
     person = UserFactory()
+    seed = ItemFactory(kind="film", title="Seed")
     films = [ItemFactory(kind="film", title=f"Film {n}") for n in range(3)]
-    # Stored as refresh stores them: in the database, then (after commit) in Redis.
-    lists.store(
-        person.pk,
-        {"film": [lists.Entry(f.pk, 0.9 - n / 10, "r") for n, f in enumerate(films)]},
-        "v1",
-    )
+    # The films' planted popularity orders the person's list, whatever they played last; their
+    # plays below are of the seed again, so the list only changes when they rate a film.
+    serving_model([seed, *films], popular=[f.pk for f in films])
+    PlayFactory(user=person, item=seed)
     list_key = f"{site_cache}:1:{lists.cache_key(person.pk, 'film')}"
     throttle_key = f"{site_cache}:1:throttle_user_{person.pk}"
     server = redis_server.client()
-    assert server.exists(list_key)
-    # The database's copy says where an answer came from: its reasons differ from Redis's.
-    Recommendation.objects.filter(user=person).update(reason="from the database")
-
     api = APIClient()
     api.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=person).key}")
     client.force_login(person)
     listed = [f.pk for f in films]
 
-    def recommended(source: str) -> list[int]:
+    def recommended(from_redis: bool) -> list[int]:
         response = _timed(lambda: api.get("/api/recommendations/?kind=film"))
         assert response.status_code == 200, response.content
         results = response.json()["results"]
-        assert {r["reason"] for r in results} == {source}
+        reasons = {r["reason"] for r in results}
+        if from_redis:
+            assert reasons == {FROM_REDIS}
+        else:  # computed now, from the database
+            assert FROM_REDIS not in reasons and all(reasons)
         return [r["item"]["id"] for r in results]
+
+    def mark_cached() -> None:
+        """The cached list's reasons say where an answer came from: computed lists differ."""
+        payload = cache.get(lists.cache_key(person.pk, "film"))
+        assert isinstance(payload, dict) and payload["e"]
+        payload["e"] = [{**entry, "reason": FROM_REDIS} for entry in payload["e"]]
+        cache.set(lists.cache_key(person.pk, "film"), payload, lists.CACHE_TTL_S)
 
     def back_on_redis() -> None:
         """Within the backend's fail-fast pause of Redis's return, requests cache again."""
         deadline = time.monotonic() + DEFAULT_DOWN_BACKOFF_S + 1
         while not server.exists(list_key):
             assert time.monotonic() < deadline, "the list was not cached in Redis again"
-            assert recommended("from the database") == listed
+            assert recommended(from_redis=False) == listed
             time.sleep(0.1)
         # The next request reads it from there.
-        assert recommended("from the database") == listed
+        mark_cached()
+        assert recommended(from_redis=True) == listed
 
     def pages_answer() -> None:
         for path in ("/", "/catalogue/films/", films[0].get_absolute_url()):
@@ -189,23 +225,26 @@ def test_site_answers_without_redis_and_recovers_when_it_returns(
         play = _timed(
             lambda: api.post(
                 "/api/plays/",
-                {"item": films[2].pk, "seconds_played": 30, "client_event_id": f"play-{event}"},
+                {"item": seed.pk, "seconds_played": 30, "client_event_id": f"play-{event}"},
                 format="json",
             )
         )
         assert play.status_code == 201, play.content
         assert Play.objects.filter(user=person, client_event_id=f"play-{event}").exists()
 
-    # Up: the list is answered from Redis, and the throttle counts there.
-    assert recommended("r") == listed
+    # Up: the first read computes the list and caches it in Redis; the next is answered from
+    # there, and the throttle counts there.
+    assert recommended(from_redis=False) == listed
     assert server.exists(list_key)
+    mark_cached()
+    assert recommended(from_redis=True) == listed
     assert server.exists(throttle_key)
     pages_answer()
     write("up")
 
-    # Killed: every read falls back to the database, every write is stored.
+    # Killed: every read computes from the database, every write is stored.
     redis_server.kill(signal.SIGKILL)
-    assert recommended("from the database") == listed
+    assert recommended(from_redis=False) == listed
     pages_answer()
     write("killed")
     rating = _timed(
@@ -213,9 +252,9 @@ def test_site_answers_without_redis_and_recovers_when_it_returns(
     )
     assert rating.status_code == 201, rating.content
     assert Rating.objects.get(user=person, item=films[1]).value == Decimal("4.5")
-    # The rated film leaves the list (in the database; the cache was unreachable).
+    # The rated film leaves the list (computed from the database; the cache was unreachable).
     listed.remove(films[1].pk)
-    assert recommended("from the database") == listed
+    assert recommended(from_redis=False) == listed
 
     # Started again on the same port: the same process uses it again.
     redis_server.start()
@@ -230,7 +269,7 @@ def test_site_answers_without_redis_and_recovers_when_it_returns(
     # cache's socket timeouts keep every request short.
     redis_server.signal(signal.SIGSTOP)
     try:
-        assert recommended("from the database") == listed
+        assert recommended(from_redis=False) == listed
         pages_answer()
         write("frozen")
     finally:

@@ -112,3 +112,61 @@ def test_cold_start_items_come_from_artwork(trained, tmp_path):
     assert by_item["brand-new"].reason == "looks like item-0"
     assert "other-new" not in by_item
     assert by_item["brand-new"].rank <= N_ITEMS // 2
+
+
+@pytest.mark.slow
+def test_ranker_matches_the_keras_model_and_survives_a_reload(trained, tmp_path):
+    from ml.ranking import Ranker
+    from ml.sequence import load_sequence
+
+    out = trained[0]
+    ranker = Ranker.load(out)
+    keras_model = load_sequence(out / "sequence")
+    history = ["item-3", "item-7", "item-4"]
+    positions = ranker.items.positions(history)
+    query = ranker._query(positions)
+    parts = ranker._parts(query, positions, np.ones(3, np.float32), None)
+    logits = keras_model.scores([list(positions)])[0]
+    expected = np.exp(logits - logits.max())
+    np.testing.assert_allclose(parts["sequence"], expected / expected.sum(), atol=1e-5)
+    # A copy of the directory loads to the same lists.
+    copy = tmp_path / "copy"
+    for path in out.rglob("*"):
+        target = copy / path.relative_to(out)
+        if path.is_dir():
+            target.mkdir(parents=True, exist_ok=True)
+        else:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(path.read_bytes())
+    again = Ranker.load(copy).recommend(history, 5)
+    first = ranker.recommend(history, 5)
+    assert [r.item for r in again] == [r.item for r in first]
+    np.testing.assert_allclose([r.score for r in again], [r.score for r in first], rtol=1e-6)
+
+
+@pytest.mark.slow
+def test_two_stage_ranking_agrees_with_the_exact_one_on_a_small_catalogue(trained):
+    from ml.ranking import Ranker
+
+    out, rows, _ = trained
+    exact, two_stage = Ranker.load(out), Ranker.load(out, exact_below=0)
+    assert exact.exact and not two_stage.exact
+    for user, history in list(user_histories(rows).items())[:20]:
+        items = [r.item for r in history]
+        a, b = exact.recommend(items, 10), two_stage.recommend(items, 10)
+        assert [r.item for r in a] == [r.item for r in b], user
+        np.testing.assert_allclose([r.score for r in a], [r.score for r in b], rtol=1e-4)
+
+
+@pytest.mark.slow
+def test_ranker_never_offers_the_history_and_cites_it_in_reasons(trained):
+    from ml.ranking import Ranker
+
+    out, rows, _ = trained
+    ranker = Ranker.load(out)
+    for history in list(user_histories(rows).values())[:20]:
+        items = [r.item for r in history]
+        found = ranker.recommend(items, N_ITEMS, exclude=["item-0"])
+        assert not {r.item for r in found} & {*items, "item-0"}
+        played = [r.reason for r in found if r.reason.kind == "played"]
+        assert played and all(reason.item in items for reason in played)

@@ -94,8 +94,12 @@ def test_recommend_excludes_history_and_skips_unknown_ids(trained):
     assert not {"item-1", "item-10", "item-2", "unknown"} & set(ids)
     scores = [score for _, score in recs]
     assert scores == sorted(scores, reverse=True)
-    batched = server.recommend_many([["item-1", "item-10"], ["item-4"]], k=3)
-    assert batched[0] == server.recommend(["item-1", "item-10"], k=3)
+    # A batched matrix product may round differently from a single one: the same items, in
+    # the same order, with scores equal to float32 precision.
+    batched = server.recommend_many([["item-1", "item-10"], ["item-4"]], k=3)[0]
+    alone = server.recommend(["item-1", "item-10"], k=3)
+    assert [item for item, _ in batched] == [item for item, _ in alone]
+    np.testing.assert_allclose([s for _, s in batched], [s for _, s in alone], rtol=1e-5)
 
 
 @pytest.mark.slow
@@ -106,10 +110,10 @@ def test_unknown_format_version_is_refused(trained, tmp_path):
     copy.mkdir()
     for path in out.iterdir():
         (copy / path.name).write_bytes(path.read_bytes())
-    (copy / "meta.json").write_text(json.dumps({**meta, "format_version": 2}))
-    with pytest.raises(ArtefactError, match="format version 2"):
+    (copy / "meta.json").write_text(json.dumps({**meta, "format_version": 99}))
+    with pytest.raises(ArtefactError, match="format version 99"):
         SequenceServer.load(copy)
-    with pytest.raises(ArtefactError, match="format version 2"):
+    with pytest.raises(ArtefactError, match="format version 99"):
         load_sequence(copy)
 
 

@@ -41,7 +41,8 @@ class ModelVersionFactory(factory.django.DjangoModelFactory[ModelVersion]):
     def _create(cls, model_class: type[ModelVersion], *args: Any, **kwargs: Any) -> ModelVersion:
         directory = Path(kwargs["path"])
         directory.mkdir(parents=True, exist_ok=True)
-        (directory / "meta.json").write_text("{}")
+        if not (directory / "meta.json").exists():  # a real model directory stays as it is
+            (directory / "meta.json").write_text("{}")
         return super()._create(model_class, *args, **kwargs)
 
 

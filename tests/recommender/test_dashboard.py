@@ -5,15 +5,19 @@ from __future__ import annotations
 import json
 import re
 import uuid
+from datetime import timedelta
 
 import pytest
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 from kombu import Connection
 
 from recommender import dashboard, registry
-from recommender.models import ModelVersion, Recommendation, TrainingRun
-from tests.factories import ItemFactory, UserFactory
+from entertainment.accounts.privacy import change_settings
+from entertainment.activity.models import Play
+from recommender.models import ModelVersion, TrainingRun
+from tests.factories import ItemFactory, PlayFactory, RatingFactory, ReviewFactory, UserFactory
 from tests.recommender.factories import ModelVersionFactory, SnapshotFactory, TrainingRunFactory
 
 pytestmark = pytest.mark.django_db
@@ -380,21 +384,21 @@ def test_a_running_worker_is_listed_with_its_queues(celery_worker_process, monke
 # --- Small groups stay hidden -----------------------------------------------------------------
 
 
+def _warmed() -> dict[str, int | None]:
+    return {c.label: c.value for c in dashboard.people_warmed()}
+
+
+WARMED = "People active in 14 days (lists warmed)"
+
+
 def test_counts_of_small_groups_are_hidden(staff_client, settings):
     settings.PRIVACY_MIN_GROUP_SIZE = 5
+    settings.WARM_UP_ACTIVE_DAYS = 14
     SnapshotFactory(counts={"interactions": 40, "reviews": 6, "artwork": 3, "people": 4})
     items = ItemFactory.create_batch(2)
     for person in UserFactory.create_batch(3):
-        for rank, item in enumerate(items, start=1):
-            Recommendation.objects.create(
-                user=person,
-                kind="film",
-                item=item,
-                rank=rank,
-                score=1.0,
-                reason="r",
-                model_version="m",
-            )
+        for item in items:
+            PlayFactory(user=person, item=item)
     ModelVersionFactory(kind="sequence", metrics={"ndcg@10": 0.2, "users": 3.0})
 
     counts = {c.label: c.value for c in dashboard.training_data_counts() or []}
@@ -404,32 +408,44 @@ def test_counts_of_small_groups_are_hidden(staff_client, settings):
         "Reviews": None,
         "Artwork images": None,
     }
-    per_kind = {c.label: c.value for c in dashboard.people_with_recommendations()}
-    assert per_kind["Film"] is None
+    assert _warmed() == {WARMED: None}
     html = staff_client.get(DASHBOARD).content.decode()
+    assert WARMED in html
     assert "hidden (&lt; 5 people)" in html
-    assert ">40<" not in html
+    assert ">40<" not in html and ">3<" not in html
     assert '<span class="metric-name">users</span> &lt; 5' in html
 
 
-def test_counts_of_big_enough_groups_are_shown(settings):
+def test_counts_of_big_enough_groups_are_shown(staff_client, settings):
     settings.PRIVACY_MIN_GROUP_SIZE = 3
+    settings.WARM_UP_ACTIVE_DAYS = 14
     SnapshotFactory(counts={"interactions": 40, "reviews": 6, "artwork": 3, "people": 4})
     items = ItemFactory.create_batch(4)
+    # People are counted, not events: each of these three is active in several ways.
     for person in UserFactory.create_batch(3):
-        for rank, item in enumerate(items, start=1):  # people are counted, not list entries
-            Recommendation.objects.create(
-                user=person,
-                kind="film",
-                item=item,
-                rank=rank,
-                score=1,
-                reason="r",
-                model_version="m",
-            )
+        for item in items:
+            PlayFactory(user=person, item=item)
+        RatingFactory(user=person, item=items[0])
+        ReviewFactory(user=person, item=items[1])
+    # Not warmed: a person active only long ago, and one who switched personalisation off.
+    old = PlayFactory(item=items[0])
+    Play.objects.filter(pk=old.pk).update(created_at=timezone.now() - timedelta(days=15))
+    private = UserFactory()
+    PlayFactory(user=private, item=items[0])
+    change_settings(private, personalised=False)
+
     counts = {c.label: c.value for c in dashboard.training_data_counts() or []}
     assert counts["People who allow training"] == 4
     assert counts["Ratings and plays"] == 40
-    per_kind = {c.label: c.value for c in dashboard.people_with_recommendations()}
-    assert per_kind == {"Film": 3, "Music": None, "Game": None}
+    assert _warmed() == {WARMED: 3}
     assert dashboard.visible_metrics({"users": 3.0}) == [("users", "3")]
+    html = staff_client.get(DASHBOARD).content.decode()
+    assert f"<dt>{WARMED}</dt><dd>3</dd>" in html
+
+
+def test_a_review_or_rating_alone_makes_a_person_active(settings):
+    settings.PRIVACY_MIN_GROUP_SIZE = 1
+    settings.WARM_UP_ACTIVE_DAYS = 7
+    RatingFactory()
+    ReviewFactory()
+    assert _warmed() == {"People active in 7 days (lists warmed)": 2}

@@ -1,5 +1,6 @@
-"""The pipeline through real workers and a real Redis broker: train, activate, refresh, serve
-through the API, retrain after an erasure, and survive a worker killed mid-training."""
+"""The pipeline through real workers and a real Redis broker: train, activate, serve lists
+computed by the new version (in this process, as a web process does) through the API, retrain
+after an erasure, and survive a worker killed mid-training."""
 
 from __future__ import annotations
 
@@ -11,13 +12,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.core.cache import cache
 from django.utils import timezone
 from rest_framework.test import APIClient
 
 from entertainment.accounts.erasure import erase_account
 from entertainment.accounts.privacy import change_settings
-from recommender import registry
-from recommender.models import ModelVersion, Recommendation, SnapshotMember, TrainingRun
+from entertainment.catalogue.models import Kind
+from recommender import lists, registry, serving
+from recommender.models import ModelVersion, SnapshotMember, TrainingRun
 from recommender.tasks import retrain_after_erasure
 from recommender.training import request_training
 from tests.conftest import finished_run, start_worker, stop_process, wait_for
@@ -58,14 +61,18 @@ def test_training_to_recommendations_through_the_api_and_retraining_after_erasur
     version = ModelVersion.objects.get(pk=run.model_version_id)
     assert version.status == ModelVersion.Status.ACTIVE
 
-    # Activation refreshes every personalised person's lists on the cpu queue.
+    # Every personalised person's lists now come from the new version (computed on their
+    # next read); the person who switched personalisation off gets none of their own.
+    serving.forget_active()  # the web process looks the active versions up every few seconds
     personalised = persons[:-1]
-    wait_for(
-        lambda: Recommendation.objects.values("user").distinct().count() == len(personalised),
-        180,
-        "every personalised person's lists",
-    )
-    assert not Recommendation.objects.filter(user=private).exists()
+    for person in personalised:
+        found = lists.for_kinds(person, KINDS, 5)
+        assert all(f.personalised for f in found.values()), person.pk
+        assert {f.model_version for f in found.values()} == {version.label}
+        assert all(f.entries and all(e.reason for e in f.entries) for f in found.values())
+    own = lists.for_person(private, "film", 10)
+    assert own.personalised is False and own.model_version == lists.NON_PERSONAL
+    assert all(lists.cache_key(private.pk, kind) not in cache for kind in Kind.values)
 
     client = APIClient()
     client.force_authenticate(persons[0])
@@ -94,6 +101,10 @@ def test_training_to_recommendations_through_the_api_and_retraining_after_erasur
     assert not SnapshotMember.objects.filter(user_id=erased_id).exists()
     wait_for(lambda: not Path(version.path).exists(), 30, "the old version's files to go")
     assert registry.due_for_erasure_retrain() == []
+    # The lists cached from the old version are stale: the next read computes them anew.
+    serving.forget_active()
+    again = lists.for_person(persons[0], "film", 5)
+    assert again.personalised is True and again.model_version == new.label
 
 
 @pytest.fixture

@@ -1,4 +1,5 @@
-"""What the recommendation endpoints keep in the cache: always what the database says now."""
+"""What the recommendation endpoints keep in the cache: always what the database says now, read
+in one round trip while current."""
 
 from __future__ import annotations
 
@@ -7,16 +8,19 @@ from django.core.cache import cache
 from redis.connection import AbstractConnection
 
 from entertainment.throttling import ResilientUserRateThrottle
-from recommender import lists
+from recommender import lists, serving
 from recommender.api import RecommendationsView
-from tests.factories import GenreFactory, ItemFactory
+from tests.factories import GenreFactory, ItemFactory, PlayFactory
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture(autouse=True)
-def _clear_cache():
+def _fresh():
     cache.clear()
+    serving.forget_active()  # no active version looked up by an earlier test
+    yield
+    serving.forget_active()
 
 
 def _film_cards(api):
@@ -25,20 +29,25 @@ def _film_cards(api):
 
 
 @pytest.fixture
-def listed(user, django_capture_on_commit_callbacks):
-    film, other = ItemFactory(kind="film", title="Alien"), ItemFactory(kind="film")
-    with django_capture_on_commit_callbacks(execute=True):
-        lists.store(
-            user.pk,
-            {"film": [lists.Entry(film.pk, 0.9, "r"), lists.Entry(other.pk, 0.5, "r")]},
-            "v1",
-        )
+def films(serving_model):
+    """A seed film the person played, "Alien" that follows it, and one more film."""
+    seed, film, other = (ItemFactory(kind="film", title=t) for t in ("Seed", "Alien", "Other"))
+    serving_model([seed, film, other], follows={seed.pk: film.pk}, popular=[other.pk])
+    return seed, film, other
+
+
+@pytest.fixture
+def listed(user, films):
+    seed, film, other = films
+    PlayFactory(user=user, item=seed)
+    lists.touch([user.pk])  # what the receivers do once a play has committed
     return film, other
 
 
 def test_cards_follow_edits_genres_and_deletion(api, listed):
     film, other = listed
     first = _film_cards(api)
+    assert [c["id"] for c in first] == [film.pk, other.pk]
     assert first[0]["title"] == "Alien"
     assert first[0]["page_url"].startswith("http://testserver/")
     assert _film_cards(api) == first  # served from the cache, the same card
@@ -63,14 +72,15 @@ def test_cards_use_the_asking_host(api, listed):
     assert body["results"][0]["item"]["page_url"].startswith("http://localhost/")
 
 
-def test_a_list_stored_after_a_miss_is_shown(api, user, django_capture_on_commit_callbacks):
-    film = ItemFactory(kind="film")
+def test_a_play_after_a_read_is_shown_on_the_next(api, films, django_capture_on_commit_callbacks):
+    seed, film, _ = films
     assert api.get("/api/recommendations/?kind=film").json()["personalised"] is False
     with django_capture_on_commit_callbacks(execute=True):
-        lists.store(user.pk, {"film": [lists.Entry(film.pk, 0.9, "r")]}, "v2")
+        assert api.post("/api/plays/", {"item": seed.pk}, format="json").status_code == 201
     body = api.get("/api/recommendations/?kind=film").json()
     assert body["personalised"] is True
-    assert [c["id"] for c in _film_cards(api)] == [film.pk]
+    assert body["results"][0]["item"]["id"] == film.pk
+    assert body["results"][0]["reason"] == "Because you played Seed"
 
 
 def test_switching_personalisation_off_is_seen_at_once(api, user, listed):
@@ -101,7 +111,7 @@ def redis_commands(monkeypatch):
 def test_a_request_reads_its_list_in_the_rate_limits_round_trip(
     redis_cache, api, listed, redis_commands
 ):
-    _film_cards(api)  # renders the cards, which each process then keeps
+    _film_cards(api)  # computes the list, renders the cards, which each process then keeps
     redis_commands.clear()
     assert [c["title"] for c in _film_cards(api)][:1] == ["Alien"]
     assert len(redis_commands) == 1
@@ -115,6 +125,22 @@ def test_without_a_rate_limit_the_view_reads_its_list_itself(
     redis_commands.clear()
     assert [c["title"] for c in _film_cards(api)][:1] == ["Alien"]
     assert len(redis_commands) == 1
+
+
+def test_a_stale_list_is_computed_and_written_back(
+    redis_cache, api, user, films, listed, redis_commands
+):
+    _, film, other = films
+    _film_cards(api)
+    PlayFactory(user=user, item=film)
+    lists.touch([user.pk])
+    redis_commands.clear()
+    assert [c["id"] for c in _film_cards(api)] == [other.pk]  # computed now, from the play
+    assert len(redis_commands) == 2  # the read, then the lists written back in one pipeline
+
+    redis_commands.clear()
+    assert [c["id"] for c in _film_cards(api)] == [other.pk]
+    assert len(redis_commands) == 1  # current again: read in the rate limit's round trip
 
 
 def test_a_bad_query_is_counted_by_the_rate_limit(redis_cache, api, monkeypatch):

@@ -1,0 +1,411 @@
+"""The loaded serving model: one object per process and model version, NumPy (and faiss) only.
+
+`Ranker.load(model_dir)` maps a hybrid model directory (ml.hybrid) into memory once; then
+
+    ranker.recommend(history, k, exclude) -> [Recommended(item, score, reason)]
+
+ranks the catalogue for one person with the hybrid's score (see ml.hybrid), never returning an
+item of the history or of `exclude`, each with a structured `Reason` (its kind and the item or
+genre it cites) that the caller puts into words. `similar` (artwork) and `co_played` (item-kNN
+neighbours) answer the item pages' panels from the same loaded model.
+
+Two ways of ranking, the same score:
+
+- exact, below `EXACT_BELOW` items: the GRU's logits for every item (one matrix-vector
+  product), so the softmax is exact;
+- two-stage, at catalogue scale: candidates are the approximate nearest neighbours of the
+  person's query vector in the item table (ml.ann, built at training time), the Markov
+  successors of their last item, the item-kNN neighbours of their recent items and the most
+  popular items; only those are scored. The softmax's normaliser is then estimated from the
+  candidates (where its mass is) and a fixed uniform sample of the other items.
+
+Arrays are memory-mapped: processes serving the same version share the pages, and a million-item
+model costs a process only the pages its requests touch, plus the ANN index.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import NamedTuple
+
+import numpy as np
+
+from ml.ann import ItemIndex
+from ml.artefacts import ArtefactError, read_meta
+from ml.hybrid import ANN_DIR, DEFAULT_WEIGHTS, FORMAT, FORMAT_VERSION, Components, Visual
+from ml.serving import SequenceServer, top_k_row
+
+# Below this many items the exact ranking is as fast as the two-stage one (bench/ml_serving.py).
+EXACT_BELOW = 200_000
+# Two-stage ranking: how many ANN neighbours of the query, recent items whose kNN neighbours
+# are candidates, most popular items always scored, and items sampled for the normaliser.
+ANN_CANDIDATES = 256
+RECENT = 20
+POPULAR_CANDIDATES = 100
+NORMALISER_SAMPLE = 2048
+# A co-play needs this many people behind it, so no list reveals one person's history.
+MIN_CO_PLAY_PEOPLE = 2
+
+
+@dataclass(frozen=True)
+class Reason:
+    """Why an item is recommended.
+
+    kind: "played" (`item`: the history item it follows from), "looks_like" (`item`: the liked
+    item whose artwork it resembles), "genre" (`genre`: popular in it), "popular" (popular in
+    the whole catalogue), "co_played" (`item`: the item page's item, `people`: how many played
+    both), "similar" (`item`: the item page's item, by artwork).
+    """
+
+    kind: str
+    item: str | None = None
+    genre: str | None = None
+    people: int | None = None
+
+    def describe(self) -> str:
+        """Plain words with item ids, for the `ml` command line (the web side uses titles)."""
+        words = {
+            "played": f"because you played {self.item}",
+            "looks_like": f"looks like {self.item}",
+            "genre": f"popular in {self.genre}",
+            "popular": "popular in the whole catalogue",
+            "co_played": f"{self.people} fans of {self.item} played it",
+            "similar": f"looks like {self.item}",
+        }
+        return words[self.kind]
+
+
+class Recommended(NamedTuple):
+    item: str
+    score: float
+    reason: Reason
+
+
+class ItemIds:
+    """Item id ↔ catalogue index over a (possibly memory-mapped) NumPy string array, by binary
+    search: a dict of a million ids would cost each process about 100 MB."""
+
+    def __init__(self, ids: np.ndarray) -> None:
+        self.ids = ids
+        ordered = bool(len(ids) < 2 or np.all(ids[:-1] <= ids[1:]))
+        self.order = None if ordered else np.argsort(ids, kind="stable")
+        self.sorted = ids if ordered else ids[self.order]
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def __getitem__(self, index: int) -> str:
+        return str(self.ids[index])
+
+    def positions(self, ids: Iterable[str]) -> np.ndarray:
+        """Each id's index, -1 where the model does not know it."""
+        wanted = np.asarray([str(i) for i in ids], dtype=np.str_)
+        if not len(wanted) or not len(self.sorted):
+            return np.full(len(wanted), -1, dtype=np.int64)
+        at = np.minimum(np.searchsorted(self.sorted, wanted), len(self.sorted) - 1)
+        found = self.sorted[at] == wanted
+        index = at if self.order is None else self.order[at]
+        return np.where(found, index, -1).astype(np.int64)
+
+
+class Ranker:
+    """The hybrid recommender of one model version, ready to serve (see the module docstring)."""
+
+    def __init__(
+        self,
+        sequence: SequenceServer,
+        parts: Components,
+        weights: dict[str, float],
+        *,
+        genres: dict[str, list[str]] | None = None,
+        visual: Visual | None = None,
+        index: ItemIndex | None = None,
+        exact_below: int = EXACT_BELOW,
+        seed: int = 0,
+    ) -> None:
+        self.sequence, self.parts = sequence, parts
+        self.weights = {**DEFAULT_WEIGHTS, **weights}
+        self.items = ItemIds(np.asarray(sequence.items))
+        self.genres = genres or {}
+        self.visual = visual
+        n = len(self.items)
+        if len(parts.popularity) != n:
+            raise ArtefactError("the blend and the sequence model disagree on items")
+        self.index = index if index is not None and n >= exact_below else None
+        top = min(POPULAR_CANDIDATES, n)
+        self.popular = np.argpartition(-parts.popularity, top - 1)[:top] if top else np.zeros(0)
+        rng = np.random.default_rng(seed)
+        self.sample = np.sort(rng.choice(n, size=min(n, NORMALISER_SAMPLE), replace=False))
+        self._cold = self._cold_items()
+
+    @classmethod
+    def load(
+        cls,
+        model_dir: Path | str,
+        artwork_dir: Path | str | None = None,
+        *,
+        exact_below: int = EXACT_BELOW,
+    ) -> Ranker:
+        """A hybrid directory (ml.hybrid.train); the artwork model's directory when there is one
+        (trained on its own, it may be of another version), else the hybrid's own `artwork/`."""
+        model_dir = Path(model_dir)
+        meta = read_meta(model_dir, FORMAT, [FORMAT_VERSION])
+        sequence = SequenceServer.load(model_dir / "sequence", mmap=True)
+        parts = Components.load(model_dir, mmap=True)
+        visual = Visual.load(Path(artwork_dir) if artwork_dir else model_dir / "artwork")
+        n_items = len(sequence.items)
+        index = None
+        if n_items >= exact_below and (model_dir / ANN_DIR / "meta.json").is_file():
+            index = ItemIndex.load(model_dir / ANN_DIR)
+        return cls(
+            sequence, parts, meta["weights"], genres=meta.get("genres", {}), visual=visual,
+            index=index, exact_below=exact_below,
+        )  # fmt: skip
+
+    @property
+    def n_items(self) -> int:
+        return len(self.items)
+
+    @property
+    def exact(self) -> bool:
+        return self.index is None
+
+    # -- a person's list -------------------------------------------------------------------
+
+    def recommend(
+        self,
+        history: Sequence[str],
+        k: int,
+        exclude: Collection[str] = (),
+        feedback: Sequence[float] | None = None,
+    ) -> list[Recommended]:
+        """The k best items after `history` (item ids, oldest first; unknown ids are skipped),
+        never one of the history or of `exclude`.
+
+        `feedback`: one weight per history item (ml.hybrid.feedback_weights: 1 for a play,
+        more for a glowing review, negative for a bad one).
+        """
+        weights = np.ones(len(history), np.float32) if feedback is None else feedback
+        positions = self.items.positions(history)
+        known = positions >= 0
+        hist = positions[known]
+        fb = np.asarray(weights, dtype=np.float32)[known]
+        banned = np.concatenate([hist, self.items.positions(exclude)])
+        banned = banned[banned >= 0]
+
+        query = self._query(hist)
+        candidates = None if self.exact else self._candidates(query, hist)
+        parts = self._parts(query, hist, fb, candidates)
+        scores = self._combine(parts)
+        scores[_located(candidates, banned)[0]] = -np.inf
+        best = top_k_row(scores, k)
+        rows = best if candidates is None else candidates[best]
+        warm = [
+            Recommended(
+                self.items[int(j)], float(scores[at]), self._reason(at, int(j), parts, hist, fb)
+            )
+            for at, j in zip(best.tolist(), rows.tolist(), strict=True)
+        ]
+        owned = {str(i) for i in history} | {str(i) for i in exclude}
+        return self._with_cold(warm, k, hist, fb, owned)
+
+    def _query(self, hist: np.ndarray) -> np.ndarray:
+        tail = hist[-self.sequence.max_len :]
+        state = self.sequence.initial_state()
+        for item in tail:
+            state = self.sequence.step(state, int(item))
+        last = int(tail[-1]) if len(tail) else -1  # -1: the padding row (no last item)
+        return np.asarray(self.sequence.query(state, last), dtype=np.float32)
+
+    def _candidates(self, query: np.ndarray, hist: np.ndarray) -> np.ndarray:
+        assert self.index is not None
+        found = [self.index.search(query[None, :], ANN_CANDIDATES)[0], self.popular]
+        if len(hist):
+            found.append(self.parts.successors[int(hist[-1])])
+            found.append(self.parts.neighbours[hist[-RECENT:]].ravel())
+        merged = np.unique(np.concatenate([np.asarray(f, dtype=np.int64) for f in found]))
+        return merged[merged >= 0]
+
+    def _parts(
+        self, query: np.ndarray, hist: np.ndarray, fb: np.ndarray, candidates: np.ndarray | None
+    ) -> dict[str, np.ndarray]:
+        """The score's parts for every item (exact) or for the candidates (sorted indices)."""
+        table, bias = self.sequence.item_embedding, self.sequence.item_bias
+        if candidates is None:
+            logits = table[1:] @ query + bias[1:]
+            log_norm = _logsumexp(logits)
+        else:
+            logits = table[candidates + 1] @ query + bias[candidates + 1]
+            log_norm = self._log_normaliser(query, logits, candidates)
+        size = len(logits)
+        markov = np.zeros(size, np.float32)
+        feedback = np.zeros(size, np.float32)
+        if len(hist):
+            succ = self.parts.successors[int(hist[-1])]
+            ok = succ >= 0
+            _accumulate(markov, candidates, succ[ok], self.parts.successor_probs[int(hist[-1])][ok])
+            decayed = fb * self.weights["decay"] ** np.arange(len(hist) - 1, -1, -1)
+            neigh = np.asarray(self.parts.neighbours[hist])
+            sims = np.asarray(self.parts.neighbour_sims[hist]) * decayed[:, None]
+            valid = neigh >= 0
+            _accumulate(feedback, candidates, neigh[valid], sims[valid])
+            feedback /= max(float(np.abs(fb).sum()), 1e-6)
+        popularity = (
+            self.parts.popularity if candidates is None else self.parts.popularity[candidates]
+        )
+        return {
+            "sequence": np.exp(logits - log_norm).astype(np.float32),
+            "markov": markov,
+            "feedback": feedback,
+            "popularity": np.asarray(popularity, dtype=np.float32),
+        }
+
+    def _log_normaliser(
+        self, query: np.ndarray, logits: np.ndarray, candidates: np.ndarray
+    ) -> float:
+        """log Σ_j exp(logit_j) over every item, from the candidates' terms (the large ones) and
+        a uniform sample of the rest, scaled up to the number of the rest."""
+        rest = self.sample[~np.isin(self.sample, candidates, assume_unique=True)]
+        others = self.n_items - len(candidates)
+        if not len(rest) or others <= 0:
+            return _logsumexp(logits)
+        table, bias = self.sequence.item_embedding, self.sequence.item_bias
+        sampled = table[rest + 1] @ query + bias[rest + 1]
+        scale = np.log(others / len(rest))
+        return _logsumexp(np.concatenate([logits, sampled + scale]))
+
+    def _combine(self, parts: dict[str, np.ndarray]) -> np.ndarray:
+        w = self.weights
+        return (
+            parts["sequence"]
+            + w["markov"] * parts["markov"]
+            + w["feedback"] * parts["feedback"]
+            + w["popularity"] * parts["popularity"]
+        )
+
+    def _reason(
+        self, at: int, item: int, parts: dict[str, np.ndarray], hist: np.ndarray, fb: np.ndarray
+    ) -> Reason:
+        w = self.weights
+        personal = (
+            parts["sequence"][at]
+            + w["markov"] * parts["markov"][at]
+            + w["feedback"] * parts["feedback"][at]
+        )
+        if len(hist) and personal >= w["popularity"] * parts["popularity"][at]:
+            # The liked recent item most like the recommendation in the GRU's item space.
+            recent, liked = hist[-RECENT:], fb[-RECENT:] > 0
+            if liked.any():
+                recent = recent[liked]
+            table = self.sequence.item_embedding
+            sims = table[recent + 1] @ table[item + 1]
+            return Reason("played", item=self.items[int(recent[int(np.argmax(sims))])])
+        genre = self.genres.get(self.items[item])
+        return Reason("genre", genre=genre[0]) if genre else Reason("popular")
+
+    # -- cold start: items with artwork but no plays yet -------------------------------------
+
+    def _cold_items(self) -> np.ndarray:
+        if self.visual is None:
+            return np.zeros(0, dtype=np.int64)
+        return np.flatnonzero(self.items.positions(self.visual.ids) < 0)
+
+    def _with_cold(
+        self,
+        warm: list[Recommended],
+        k: int,
+        hist: np.ndarray,
+        fb: np.ndarray,
+        owned: set[str],
+    ) -> list[Recommended]:
+        """Cold items that look like one of the person's liked items join the ranking, scored
+        `visual_weight * cosine * (the person's best score)`."""
+        visual = self.visual
+        if visual is None or not len(self._cold) or not len(hist):
+            return warm
+        liked_ids = [self.items[int(i)] for i, f in zip(hist, fb, strict=True) if f > 0]
+        anchors = [visual.position[i] for i in liked_ids[-RECENT:] if i in visual.position]
+        if not anchors:
+            return warm
+        sims = visual.embeddings[self._cold] @ visual.embeddings[anchors].T
+        best = sims.argmax(axis=1)
+        top_score = warm[0].score if warm else 1.0
+        out = list(warm)
+        for row, n in enumerate(self._cold):
+            cosine = float(sims[row, best[row]])
+            item = visual.ids[int(n)]
+            if cosine >= self.weights["visual_threshold"] and item not in owned:
+                anchor = visual.ids[anchors[int(best[row])]]
+                score = self.weights["visual_weight"] * cosine * top_score
+                out.append(Recommended(item, score, Reason("looks_like", item=anchor)))
+        out.sort(key=lambda r: (-r.score, r.item))
+        return out[:k]
+
+    # -- the item page's panels --------------------------------------------------------------
+
+    def similar(self, item: str, k: int, exclude: Iterable[str] = ()) -> list[Recommended]:
+        """Items whose artwork looks most like `item`'s (cosine of the CNN's embeddings)."""
+        visual = self.visual
+        if visual is None or item not in visual.position:
+            return []
+        target = visual.position[item]
+        scores = visual.embeddings @ visual.embeddings[target]
+        scores[target] = -np.inf
+        banned = [visual.position[i] for i in exclude if i in visual.position]
+        scores[banned] = -np.inf
+        return [
+            Recommended(visual.ids[int(i)], float(scores[i]), Reason("similar", item=item))
+            for i in top_k_row(scores, k)
+        ]
+
+    def co_played(self, item: str, k: int, exclude: Iterable[str] = ()) -> list[Recommended]:
+        """The item-kNN neighbours that at least MIN_CO_PLAY_PEOPLE people had both of, the
+        most shared first."""
+        j = int(self.items.positions([item])[0])
+        if j < 0:
+            return []
+        neigh = np.asarray(self.parts.neighbours[j])
+        people = np.asarray(self.parts.neighbour_people[j])
+        sims = np.asarray(self.parts.neighbour_sims[j])
+        banned = set(self.items.positions(exclude).tolist())
+        keep = [
+            n for n in range(len(neigh))
+            if neigh[n] >= 0 and people[n] >= MIN_CO_PLAY_PEOPLE and int(neigh[n]) not in banned
+        ]  # fmt: skip
+        keep.sort(key=lambda n: (-int(people[n]), -float(sims[n]), int(neigh[n])))
+        return [
+            Recommended(
+                self.items[int(neigh[n])],
+                float(people[n]),
+                Reason("co_played", item=item, people=int(people[n])),
+            )
+            for n in keep[:k]
+        ]
+
+
+def _logsumexp(values: np.ndarray) -> float:
+    top = float(values.max()) if len(values) else 0.0
+    return top + float(np.log(np.exp(values - top).sum()))
+
+
+def _located(candidates: np.ndarray | None, items: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Where items sit in the scored arrays: themselves (exact), or their positions among the
+    sorted candidates, with a mask of the items that are candidates at all."""
+    items = np.asarray(items, dtype=np.int64)
+    if candidates is None:
+        return items, np.ones(len(items), dtype=bool)
+    at = np.searchsorted(candidates, items)
+    ok = at < len(candidates)
+    ok[ok] = candidates[at[ok]] == items[ok]
+    return at[ok], ok
+
+
+def _accumulate(
+    into: np.ndarray, candidates: np.ndarray | None, items: np.ndarray, values: np.ndarray
+) -> None:
+    """into[item] += value in the scored arrays' indexing (items not scored are dropped)."""
+    at, ok = _located(candidates, items)
+    weights = np.asarray(values, dtype=np.float64)[ok]
+    into += np.bincount(at, weights=weights, minlength=len(into)).astype(np.float32)

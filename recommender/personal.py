@@ -1,0 +1,171 @@
+"""A person's own lists, computed in the calling process from their history by the loaded
+serving model (recommender.serving): on a read that finds no valid cached list, and by the
+warm-up refresh. No files, no TensorFlow: a history query, a ranking, a title query.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+from django.conf import settings
+from django.db.models import QuerySet
+
+from entertainment.activity.models import Play, Rating, Review
+from entertainment.catalogue.models import Item, Kind
+from ml.data import Interaction, user_histories
+from ml.data import Review as ReviewRow
+from ml.hybrid import feedback_weights
+from ml.ranking import Recommended
+
+from . import reasons, serving
+from .entries import Entry
+from .popular import popular
+
+# The newest items a ranking reads: older ones weigh decay ** 200, nothing, and the GRU reads
+# only its last max_len. Every item of the history is still left out of the lists.
+HISTORY_LIMIT = 200
+# How deep one ranking goes before it is split by kind; a kind still short is ranked again
+# this many times deeper (a catalogue where one kind dominates the person's scores).
+CANDIDATES = 300
+DEEPER = 10
+
+
+@dataclass(frozen=True)
+class History:
+    """A person's items in the order the model reads them (oldest first), with feedback weights."""
+
+    items: list[str]
+    feedback: list[float]
+
+    @property
+    def owned(self) -> set[int]:
+        return {int(i) for i in self.items}
+
+
+@dataclass(frozen=True)
+class Computed:
+    """A person's lists by kind; `model_version` names what made them ("popular" without a
+    model); `personalised` is false when they are the popular lists less the person's items."""
+
+    lists: dict[str, list[Entry]]
+    model_version: str
+    personalised: bool
+
+
+def _epoch(at: datetime | None) -> float | None:
+    return None if at is None else at.timestamp()
+
+
+def history(user_id: int) -> History:
+    """Plays, ratings and reviews, as ml.data.user_histories orders and merges them (a review
+    counts as having had the item); reviews weigh their item by the sentiment model's score of
+    the text, or by their stars (ml.hybrid.feedback_weights)."""
+    user = str(user_id)
+    rows = [
+        Interaction(user, str(item), _epoch(at), float(count))
+        for item, at, count in Play.objects.filter(user_id=user_id).values_list(
+            "item_id", "started_at", "play_count"
+        )
+    ]
+    rows += [
+        Interaction(user, str(item), _epoch(at), float(value))
+        for item, at, value in Rating.objects.filter(user_id=user_id).values_list(
+            "item_id", "created_at", "value"
+        )
+    ]
+    reviews = list(
+        Review.objects.filter(user_id=user_id).values_list(
+            "item_id", "created_at", "rating", "sentiment_score"
+        )
+    )
+    rows += [Interaction(user, str(item), _epoch(at), 1.0) for item, at, _, _ in reviews]
+    ordered = user_histories(rows).get(user, [])
+    # feedback_weights reads a text's score where the review has one (`text` marks it).
+    review_rows = [
+        ReviewRow(user, str(item), "scored" if score is not None else "", _float(stars))
+        for item, _, stars, score in reviews
+    ]
+    scores = [0.0 if score is None else float(score) for *_, score in reviews]
+    weights = feedback_weights({user: ordered}, review_rows, np.asarray(scores, dtype=np.float32))
+    items = [r.item for r in ordered]
+    return History(items, [weights.get((user, i), 1.0) for i in items])
+
+
+def _float(value: object) -> float | None:
+    return None if value is None else float(value)  # type: ignore[arg-type]
+
+
+def owned(user_id: int) -> set[int]:
+    """Every item the person has played, rated or reviewed."""
+    return owned_among(user_id, None)
+
+
+def owned_among(user_id: int, item_ids: Iterable[int] | None) -> set[int]:
+    """Which of these items (None: of all) the person has played, rated or reviewed."""
+    ids = None if item_ids is None else set(item_ids)
+    if ids is not None and not ids:
+        return set()
+    found: set[int] = set()
+    for query in (
+        Play.objects.filter(user_id=user_id),
+        Rating.objects.filter(user_id=user_id),
+        Review.objects.filter(user_id=user_id),
+    ):
+        rows: QuerySet[Any] = query if ids is None else query.filter(item_id__in=ids)
+        found.update(rows.values_list("item_id", flat=True).distinct())
+    return found
+
+
+def compute(user_id: int) -> Computed:
+    """The person's lists of every kind, from the active versions (popular lists without them)."""
+    found = history(user_id)
+    ranker = serving.ranker()
+    per_kind = settings.RECOMMENDATIONS_PER_KIND
+    if not found.items:
+        return Computed({kind: [] for kind in Kind.values}, serving.NON_PERSONAL, False)
+    if ranker is None:
+        return Computed(_popular_less(found.owned, per_kind), serving.NON_PERSONAL, False)
+    label = serving.active().label
+    depth = CANDIDATES
+    while True:
+        ranked = ranker.recommend(
+            found.items[-HISTORY_LIMIT:],
+            depth,
+            exclude=found.items,
+            feedback=found.feedback[-HISTORY_LIMIT:],
+        )
+        lists = _by_kind(ranked, per_kind)
+        full = all(len(entries) >= per_kind for entries in lists.values())
+        if full or len(ranked) < depth or depth > CANDIDATES:
+            return Computed(lists, label, True)
+        depth = CANDIDATES * DEEPER
+
+
+def _by_kind(ranked: list[Recommended], per_kind: int) -> dict[str, list[Entry]]:
+    """Ranked items (best first) into each kind's list, reasons in words, in one query."""
+    ids = {int(r.item) for r in ranked if r.item.isdigit()}
+    rows = Item.objects.filter(pk__in=ids | reasons.cited(r.reason for r in ranked))
+    known = {pk: (kind, title) for pk, kind, title in rows.values_list("pk", "kind", "title")}
+    titles = {pk: title for pk, (_, title) in known.items()}
+    lists: dict[str, list[Entry]] = {kind: [] for kind in Kind.values}
+    for r in ranked:
+        item = int(r.item) if r.item.isdigit() else None
+        if item is None or item not in known:  # the model knows an item since deleted
+            continue
+        entries = lists[known[item][0]]
+        if len(entries) < per_kind:
+            entries.append(Entry(item, round(r.score, 6), reasons.words(r.reason, titles)))
+    return lists
+
+
+def _popular_less(owned: set[int], per_kind: int) -> dict[str, list[Entry]]:
+    # Enough popular items that the person's own can be left out and the list still fills.
+    deep = per_kind + min(len(owned), 200)
+    return {
+        kind: [e for e in popular(kind, deep).entries if e.item_id not in owned][:per_kind]
+        for kind in Kind.values
+    }
