@@ -65,7 +65,6 @@ import scratch
 KINDS = ("film", "music", "game")
 RECOMMENDATIONS = "/api/recommendations/?n=10"
 ME = "/api/me/"
-ITEM_CHUNK = 20_000
 MIB = 1024.0  # kB in a MiB
 MEMORY_TARGET_MIB = 1024.0
 EVENT_TARGET_MS = 1000.0
@@ -108,18 +107,41 @@ def people(n_people: int) -> tuple[list[Person], Person]:
 
 def catalogue(n_items: int) -> None:
     """Items 1..n_items in the database (the synthetic model's ids), the kinds in turn; those of
-    a smaller size before are kept."""
+    a smaller size before are kept. One INSERT .. SELECT over generate_series: a million items
+    in seconds (bulk_create takes minutes); every other column as a new Item would have it."""
+    from django.db import connection
     from django.db.models import Max
 
     from entertainment.catalogue.models import Item
 
     have = Item.objects.aggregate(top=Max("pk"))["top"] or 0
-    for start in range(have + 1, n_items + 1, ITEM_CHUNK):
-        Item.objects.bulk_create(
-            Item(pk=pk, kind=KINDS[pk % 3], title=f"{KINDS[pk % 3].title()} number {pk}",
-                 year=1970 + pk % 50)
-            for pk in range(start, min(start + ITEM_CHUNK, n_items + 1))
-        )  # fmt: skip
+    if have >= n_items:
+        return
+    kinds = "ARRAY[" + ", ".join(f"'{k}'" for k in KINDS) + "]"
+    computed = {
+        "kind": f"({kinds})[g %% 3 + 1]",
+        "title": f"initcap(({kinds})[g %% 3 + 1]) || ' number ' || g",
+        "year": "1970 + g %% 50",
+    }
+    template = Item(kind=KINDS[0], title="")
+    columns, expressions, params = [], [], []
+    for f in Item._meta.concrete_fields:
+        if f.primary_key:
+            continue
+        columns.append(connection.ops.quote_name(f.column))
+        if f.attname in computed:
+            expressions.append(computed[f.attname])
+        else:
+            expressions.append("%s")
+            params.append(f.get_db_prep_save(f.pre_save(template, True), connection))
+    table = connection.ops.quote_name(Item._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (id, {', '.join(columns)}) "
+            f"SELECT g, {', '.join(expressions)} FROM generate_series(%s, %s) AS g",
+            [*params, have + 1, n_items],
+        )
+        cursor.execute(f"ANALYZE {table}")
 
 
 def histories(everyone: list[Person], n_items: int, length: int) -> int:

@@ -33,10 +33,15 @@ BODY_FILE = "body.faiss"
 
 # Below this many items an exact (flat) index costs well under a millisecond per query.
 EXACT_BELOW = 10_000
-# The share of items, by largest bias, scored exactly for every query (see ItemIndex).
-HEAD_SHARE = 0.02
+# The share of items, by largest bias, scored exactly for every query (see ItemIndex), capped
+# so that it costs a query at most ~0.1 ms.
+HEAD_SHARE = 0.01
+HEAD_MAX = 20_000
 TARGET_RECALL = 0.97
 TUNING_QUERIES = 200
+# nprobe stops at a sixteenth of the lists (about 6% of the items, ~2-3 ms a query at a
+# million): a table that needs more (uniform noise, not a trained table) gets less recall.
+MAX_PROBE_SHARE = 1 / 16
 # k-means: training points per list (faiss wants at least 39) and iterations.
 TRAIN_PER_LIST = 64
 KMEANS_ITERATIONS = 20
@@ -159,11 +164,11 @@ class ItemIndex:
     ) -> ItemIndex:
         """Index the item table E (V, d) and biases b (V,).
 
-        `exact`: one flat index, exact results; by default below `EXACT_BELOW` items. Otherwise
-        `head_items` (default `HEAD_SHARE` of V) in the head and the rest in IVF-Flat with
-        `n_lists` lists (default about 2·sqrt(V)), trained by k-means seeded with `seed`; nprobe
-        is the smallest reaching recall@10 ≥ `TARGET_RECALL` on `TUNING_QUERIES` perturbed item
-        vectors, at most a quarter of the lists.
+        `exact`: one flat index, exact results; by default below `EXACT_BELOW` items.
+        Otherwise `head_items` in the head (default `HEAD_SHARE` of V, at most `HEAD_MAX`), the
+        rest in IVF-Flat with `n_lists` lists (default about 2·sqrt(V)), trained by k-means
+        seeded with `seed`; nprobe is the smallest reaching recall@10 ≥ `TARGET_RECALL` on
+        `TUNING_QUERIES` perturbed item vectors, at most `MAX_PROBE_SHARE` of the lists.
         """
         vectors = np.asarray(vectors, dtype=np.float32)
         bias = np.asarray(bias, dtype=np.float32).reshape(-1)
@@ -178,7 +183,9 @@ class ItemIndex:
         points = np.hstack([vectors, bias[:, None]])
         exact = n < EXACT_BELOW if exact is None else exact
         by_bias = np.argsort(-bias, kind="stable")
-        n_head = n if exact else min(n, int(HEAD_SHARE * n) if head_items is None else head_items)
+        if head_items is None:
+            head_items = min(int(HEAD_SHARE * n), HEAD_MAX)
+        n_head = n if exact else min(n, head_items)
         head_rows = np.sort(by_bias[:n_head]).astype(np.int64)
         head = faiss.IndexIDMap(faiss.IndexFlatIP(d + 1))
         head.add_with_ids(points[head_rows], head_rows)
@@ -211,7 +218,7 @@ class ItemIndex:
             queries = _tuning_queries(vectors, bias, rng)
             truth = exact_top_k(vectors, bias, queries, 10)
             nprobe, measured = 1, 0.0
-            for nprobe in [p for p in NPROBES if p <= max(1, lists // 4)]:
+            for nprobe in [p for p in NPROBES if p <= max(1, int(lists * MAX_PROBE_SHARE))]:
                 body.nprobe = nprobe
                 measured = recall(index.search(queries, 10), truth, vectors, bias, queries)
                 if measured >= TARGET_RECALL:
@@ -246,11 +253,10 @@ class ItemIndex:
         """
         directory = Path(directory)
         meta = read_meta(directory, INDEX_FORMAT, [INDEX_FORMAT_VERSION])
-        head = faiss.read_index(str(_existing(directory / HEAD_FILE)))
+        head = _read(directory / HEAD_FILE)
         body = None
         if not meta.get("exact", True):
-            path = _existing(directory / BODY_FILE)
-            body = faiss.read_index(str(path), faiss.IO_FLAG_MMAP if mmap else 0)
+            body = _read(directory / BODY_FILE, faiss.IO_FLAG_MMAP if mmap else 0)
             ivf = faiss.extract_index_ivf(body)
             ivf.nprobe = int(meta["nprobe"])
             lists = ivf.invlists and faiss.downcast_InvertedLists(ivf.invlists)
@@ -278,25 +284,35 @@ class ItemIndex:
         out = np.full((len(queries), k), -1, dtype=np.int64)
         if k == 0 or len(queries) == 0 or self.n_items == 0:
             return out
-        scores, rows = self.head.search(
-            _query_rows(queries, self.dim + 1), min(k, self.head.ntotal)
-        )
-        if self.body is not None:
+        scores, rows = [], []
+        if self.head.ntotal:
+            head_scores, head_rows = self.head.search(
+                _query_rows(queries, self.dim + 1), min(k, self.head.ntotal)
+            )
+            scores.append(head_scores)
+            rows.append(head_rows)
+        if self.body is not None and self.body.ntotal:
             y = _query_rows(queries, self.dim + 2)
             distances, body_rows = self.body.search(y, min(k, self.body.ntotal))
             # Back from ‖x_j - y‖² to q·E_j + b_j (see _augment).
             offset = self.body_norm**2 + np.einsum("ij,ij->i", y, y, dtype=np.float64)
             body_scores = (offset[:, None] - distances) / 2
             body_scores[body_rows < 0] = -np.inf
-            scores = np.hstack([scores, body_scores])
-            rows = np.hstack([rows, body_rows])
-            best = np.argsort(-scores, axis=1, kind="stable")[:, :k]
-            rows = np.take_along_axis(rows, best, axis=1)
-        out[:, : rows.shape[1]] = rows
+            scores.append(body_scores)
+            rows.append(body_rows)
+        if len(rows) == 1:
+            out[:, : rows[0].shape[1]] = rows[0]
+        else:
+            merged = np.hstack(rows)
+            best = np.argsort(-np.hstack(scores), axis=1, kind="stable")[:, :k]
+            out[:, : best.shape[1]] = np.take_along_axis(merged, best, axis=1)
         return out
 
 
-def _existing(path: Path) -> Path:
+def _read(path: Path, flags: int = 0) -> faiss.Index:
     if not path.is_file():
         raise ArtefactError(f"{path} is missing")
-    return path
+    try:
+        return faiss.read_index(str(path), flags)
+    except RuntimeError as exc:  # faiss's own errors: a truncated or foreign file
+        raise ArtefactError(f"{path} is not a faiss index: {exc}") from None

@@ -78,9 +78,9 @@ def compute(user_id: int, current: str | None = None) -> dict[str, dict[str, Any
         kind: {
             "a": active,
             "s": current,
-            "v": found.model_version,
-            "p": found.personalised,
-            "e": [plain(e) for e in found.lists.get(kind, [])],
+            "v": found[kind].model_version,
+            "p": found[kind].personalised,
+            "e": [plain(e) for e in found[kind].entries],
         }
         for kind in Kind.values
     }

@@ -22,8 +22,8 @@ from ml.hybrid import feedback_weights
 from ml.ranking import Recommended
 
 from . import reasons, serving
-from .entries import Entry
-from .popular import popular
+from .entries import Entry, RecommendationList
+from .popular import NON_PERSONAL, popular
 
 # The newest items a ranking reads: older ones weigh decay ** 200, nothing, and the GRU reads
 # only its last max_len. Every item of the history is still left out of the lists.
@@ -32,6 +32,8 @@ HISTORY_LIMIT = 200
 # this many times deeper (a catalogue where one kind dominates the person's scores).
 CANDIDATES = 300
 DEEPER = 10
+# How many more popular items a fallback list reads, for those the person already has.
+POPULAR_SLACK = 200
 
 
 @dataclass(frozen=True)
@@ -44,16 +46,6 @@ class History:
     @property
     def owned(self) -> set[int]:
         return {int(i) for i in self.items}
-
-
-@dataclass(frozen=True)
-class Computed:
-    """A person's lists by kind; `model_version` names what made them ("popular" without a
-    model); `personalised` is false when they are the popular lists less the person's items."""
-
-    lists: dict[str, list[Entry]]
-    model_version: str
-    personalised: bool
 
 
 def _epoch(at: datetime | None) -> float | None:
@@ -120,16 +112,31 @@ def owned_among(user_id: int, item_ids: Iterable[int] | None) -> set[int]:
     return found
 
 
-def compute(user_id: int) -> Computed:
-    """The person's lists of every kind, from the active versions (popular lists without them)."""
+def compute(user_id: int) -> dict[str, RecommendationList]:
+    """The person's list of every kind, from the active versions. A kind the model has nothing
+    of theirs for (no model, or every item of it known to the model already theirs) gets the
+    popular list less their own items, not personalised; a person without any history gets
+    empty lists (everyone's popular lists are theirs)."""
     found = history(user_id)
-    ranker = serving.ranker()
-    per_kind = settings.RECOMMENDATIONS_PER_KIND
     if not found.items:
-        return Computed({kind: [] for kind in Kind.values}, serving.NON_PERSONAL, False)
-    if ranker is None:
-        return Computed(_popular_less(found.owned, per_kind), serving.NON_PERSONAL, False)
+        return {kind: RecommendationList(kind, [], NON_PERSONAL, False) for kind in Kind.values}
+    per_kind = settings.RECOMMENDATIONS_PER_KIND
+    ranked = _ranked(found, per_kind)
     label = serving.active().label
+    out = {kind: RecommendationList(kind, entries, label, True) for kind, entries in ranked.items()}
+    own = found.owned
+    # Deep enough that leaving out the person's items still fills most lists.
+    deep = per_kind + min(len(own), POPULAR_SLACK)
+    for kind in [kind for kind in Kind.values if not ranked.get(kind)]:
+        entries = [e for e in popular(kind, deep).entries if e.item_id not in own][:per_kind]
+        out[kind] = RecommendationList(kind, entries, NON_PERSONAL, False)
+    return out
+
+
+def _ranked(found: History, per_kind: int) -> dict[str, list[Entry]]:
+    ranker = serving.ranker()
+    if ranker is None:
+        return {}
     depth = CANDIDATES
     while True:
         ranked = ranker.recommend(
@@ -141,7 +148,7 @@ def compute(user_id: int) -> Computed:
         lists = _by_kind(ranked, per_kind)
         full = all(len(entries) >= per_kind for entries in lists.values())
         if full or len(ranked) < depth or depth > CANDIDATES:
-            return Computed(lists, label, True)
+            return lists
         depth = CANDIDATES * DEEPER
 
 
@@ -160,12 +167,3 @@ def _by_kind(ranked: list[Recommended], per_kind: int) -> dict[str, list[Entry]]
         if len(entries) < per_kind:
             entries.append(Entry(item, round(r.score, 6), reasons.words(r.reason, titles)))
     return lists
-
-
-def _popular_less(owned: set[int], per_kind: int) -> dict[str, list[Entry]]:
-    # Enough popular items that the person's own can be left out and the list still fills.
-    deep = per_kind + min(len(owned), 200)
-    return {
-        kind: [e for e in popular(kind, deep).entries if e.item_id not in owned][:per_kind]
-        for kind in Kind.values
-    }

@@ -4,7 +4,7 @@ item page's panels ("Up next", "Looks similar", "Fans also played", review senti
 The product apps never import the recommender, so their templates call the tags in
 `recommender.templatetags.recommendations`, which render what this module computes. Every
 page costs a fixed number of queries: the items behind all of a page's lists are fetched in
-one query, marked with whether the person has already rated or finished each.
+one query, marked with whether the person has already played, rated or reviewed each.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from .lists import Entry
 log = logging.getLogger(__name__)
 
 ROW_LENGTH = 6
-# Lists are asked for longer than a row: rated, finished or other-kind items are dropped.
+# Lists are asked for longer than a row: owned or other-kind items are dropped.
 OVERFETCH = 3
 # Where the activity views keep the items played while a person's history is paused.
 SESSION_PLAYS_KEY = "session_plays"
@@ -189,7 +189,7 @@ def sentiment_summary(item: Item) -> SentimentSummary | None:
 
 def item_panels(item: Item, user: Any, session: SessionBase) -> ItemPanels:
     """The item page's panels, each only the item's kind and without what the person has
-    rated or finished; a panel with nothing to show is left out."""
+    played, rated or reviewed; a panel with nothing to show is left out."""
     person = signed_in(user)
     n = ROW_LENGTH * OVERFETCH
     wanted = [

@@ -151,9 +151,7 @@ def serving_model(settings: Any) -> Iterator[Any]:
     def activate(items: list[Any], **planted: Any) -> None:
         directory = Path(settings.MODEL_DIR) / "planted"
         write_model(directory, [i.pk for i in items], **planted)
-        ModelVersionFactory(
-            kind="sequence", status=ModelVersion.Status.ACTIVE, path=str(directory)
-        )
+        ModelVersionFactory(kind="sequence", status=ModelVersion.Status.ACTIVE, path=str(directory))
         serving.forget_active()
 
     serving.forget_active()

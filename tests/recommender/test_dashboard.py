@@ -13,9 +13,9 @@ from django.urls import reverse
 from django.utils import timezone
 from kombu import Connection
 
-from recommender import dashboard, registry
 from entertainment.accounts.privacy import change_settings
 from entertainment.activity.models import Play
+from recommender import dashboard, registry
 from recommender.models import ModelVersion, TrainingRun
 from tests.factories import ItemFactory, PlayFactory, RatingFactory, ReviewFactory, UserFactory
 from tests.recommender.factories import ModelVersionFactory, SnapshotFactory, TrainingRunFactory

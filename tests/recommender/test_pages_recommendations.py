@@ -215,7 +215,9 @@ def test_personalisation_off_shows_popular_rows_and_says_so(
 def test_home_queries_do_not_grow_with_the_rows(
     client, user, serving_model, django_assert_max_num_queries
 ):
-    catalogue = {kind: ItemFactory.create_batch(12, kind=kind) for kind in ("film", "music", "game")}
+    catalogue = {
+        kind: ItemFactory.create_batch(12, kind=kind) for kind in ("film", "music", "game")
+    }
     seed = ItemFactory(kind="film")
     serving_model([seed, *itertools.chain(*catalogue.values())])
     _played(user, seed)

@@ -268,7 +268,8 @@ def test_export_holds_the_persons_current_lists():
         for f in _own_lists(person).values()
         for rank, e in enumerate(f.entries, start=1)
     ]
-    assert expected and [(r["kind"], r["rank"], r["item_id"], r["reason"]) for r in rows] == expected
+    assert expected
+    assert [(r["kind"], r["rank"], r["item_id"], r["reason"]) for r in rows] == expected
     assert document["counts"]["recommendations"] == len(rows)
     assert {r["model_version"] for r in rows} == {new_version.label} != {version.label}
     owned = {i.pk for i in items} | {film.pk}
