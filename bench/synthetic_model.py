@@ -42,7 +42,7 @@ from numpy.lib.format import open_memmap
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from ml.artefacts import save_arrays, write_meta
-from ml.hybrid import DEFAULT_WEIGHTS, FORMAT, FORMAT_VERSION, NEIGHBOURS
+from ml.hybrid import DEFAULT_WEIGHTS, FORMAT, FORMAT_VERSION, NEIGHBOURS, PEOPLE_MAX
 
 MAX_ITEMS = 1_000_000
 ITEMS_PER_CLUSTER = 500
@@ -211,10 +211,11 @@ def _write_components(directory: Path, cat: Catalogue, rng: np.random.Generator)
         name: open_memmap(directory / f"{name}.npy", "w+", dtype, (v, k))
         for name, dtype in (
             ("neighbours", np.int32),
-            ("neighbour_sims", np.float32),
-            ("neighbour_people", np.int32),
+            # The dtypes ml.hybrid.Components.arrays saves.
+            ("neighbour_sims", np.float16),
+            ("neighbour_people", np.uint16),
             ("successors", np.int32),
-            ("successor_probs", np.float32),
+            ("successor_probs", np.float16),
         )
     }
     columns = np.arange(k)
@@ -234,7 +235,9 @@ def _write_components(directory: Path, cat: Catalogue, rng: np.random.Generator)
         people = np.clip(np.rint(sims * np.sqrt(mine * theirs)), 1, np.minimum(mine, theirs))
         files["neighbours"][start : start + n] = neighbours
         files["neighbour_sims"][start : start + n] = sims
-        files["neighbour_people"][start : start + n] = np.where(valid, people, 0)
+        files["neighbour_people"][start : start + n] = np.minimum(
+            np.where(valid, people, 0), PEOPLE_MAX
+        )
 
         successors = cat.ring(items, successor_offsets)
         # An item has at most as many distinct successors as people who played it.

@@ -38,7 +38,7 @@ from ml.hybrid import ANN_DIR, DEFAULT_WEIGHTS, FORMAT, FORMAT_VERSION, Componen
 from ml.serving import SequenceServer, top_k_row
 
 # Below this many items the exact ranking is as fast as the two-stage one (bench/ml_serving.py).
-EXACT_BELOW = 200_000
+EXACT_BELOW = 50_000
 # Two-stage ranking: how many ANN neighbours of the query, recent items whose kNN neighbours
 # are candidates, most popular items always scored, and items sampled for the normaliser.
 ANN_CANDIDATES = 256
@@ -138,6 +138,9 @@ class Ranker:
         self.popular = np.argpartition(-parts.popularity, top - 1)[:top] if top else np.zeros(0)
         rng = np.random.default_rng(seed)
         self.sample = np.sort(rng.choice(n, size=min(n, NORMALISER_SAMPLE), replace=False))
+        # Copied once: read from the mapped table, the same scattered rows cost every request.
+        self.sample_rows = np.array(sequence.item_embedding[self.sample + 1], dtype=np.float32)
+        self.sample_bias = np.array(sequence.item_bias[self.sample + 1], dtype=np.float32)
         self._cold = self._cold_items()
 
     @classmethod
@@ -202,21 +205,17 @@ class Ranker:
         scores[_located(candidates, banned)[0]] = -np.inf
         best = top_k_row(scores, k)
         rows = best if candidates is None else candidates[best]
+        reasons = self._reasons(best, rows, parts, hist, fb)
         warm = [
-            Recommended(
-                self.items[int(j)], float(scores[at]), self._reason(at, int(j), parts, hist, fb)
-            )
-            for at, j in zip(best.tolist(), rows.tolist(), strict=True)
+            Recommended(self.items[j], float(scores[at]), reason)
+            for at, j, reason in zip(best.tolist(), rows.tolist(), reasons, strict=True)
         ]
         owned = {str(i) for i in history} | {str(i) for i in exclude}
         return self._with_cold(warm, k, hist, fb, owned)
 
     def _query(self, hist: np.ndarray) -> np.ndarray:
-        tail = hist[-self.sequence.max_len :]
-        state = self.sequence.initial_state()
-        for item in tail:
-            state = self.sequence.step(state, int(item))
-        last = int(tail[-1]) if len(tail) else -1  # -1: the padding row (no last item)
+        state = self.sequence.state_after(hist)
+        last = int(hist[-1]) if len(hist) else -1  # -1: the padding row (no last item)
         return np.asarray(self.sequence.query(state, last), dtype=np.float32)
 
     def _candidates(self, query: np.ndarray, hist: np.ndarray) -> np.ndarray:
@@ -267,13 +266,12 @@ class Ranker:
     ) -> float:
         """log Σ_j exp(logit_j) over every item, from the candidates' terms (the large ones) and
         a uniform sample of the rest, scaled up to the number of the rest."""
-        rest = self.sample[~np.isin(self.sample, candidates, assume_unique=True)]
-        others = self.n_items - len(candidates)
-        if not len(rest) or others <= 0:
+        outside = ~np.isin(self.sample, candidates, assume_unique=True)
+        others, drawn = self.n_items - len(candidates), int(outside.sum())
+        if not drawn or others <= 0:
             return _logsumexp(logits)
-        table, bias = self.sequence.item_embedding, self.sequence.item_bias
-        sampled = table[rest + 1] @ query + bias[rest + 1]
-        scale = np.log(others / len(rest))
+        sampled = self.sample_rows[outside] @ query + self.sample_bias[outside]
+        scale = np.log(others / drawn)
         return _logsumexp(np.concatenate([logits, sampled + scale]))
 
     def _combine(self, parts: dict[str, np.ndarray]) -> np.ndarray:
@@ -285,25 +283,40 @@ class Ranker:
             + w["popularity"] * parts["popularity"]
         )
 
-    def _reason(
-        self, at: int, item: int, parts: dict[str, np.ndarray], hist: np.ndarray, fb: np.ndarray
-    ) -> Reason:
+    def _reasons(
+        self,
+        at: np.ndarray,
+        items: np.ndarray,
+        parts: dict[str, np.ndarray],
+        hist: np.ndarray,
+        fb: np.ndarray,
+    ) -> list[Reason]:
+        """Why each ranked item: when the person's part of its score outweighs its popularity,
+        the liked recent item most like it in the GRU's item space; else its genre or the
+        catalogue's popularity."""
         w = self.weights
         personal = (
-            parts["sequence"][at]
-            + w["markov"] * parts["markov"][at]
+            parts["sequence"][at] + w["markov"] * parts["markov"][at]
             + w["feedback"] * parts["feedback"][at]
-        )
-        if len(hist) and personal >= w["popularity"] * parts["popularity"][at]:
-            # The liked recent item most like the recommendation in the GRU's item space.
+        )  # fmt: skip
+        own = personal >= w["popularity"] * parts["popularity"][at]
+        anchors = np.zeros(len(items), dtype=np.int64)
+        if len(hist) and own.any():
             recent, liked = hist[-RECENT:], fb[-RECENT:] > 0
             if liked.any():
                 recent = recent[liked]
             table = self.sequence.item_embedding
-            sims = table[recent + 1] @ table[item + 1]
-            return Reason("played", item=self.items[int(recent[int(np.argmax(sims))])])
-        genre = self.genres.get(self.items[item])
-        return Reason("genre", genre=genre[0]) if genre else Reason("popular")
+            sims = table[recent + 1] @ table[items + 1].T  # (recent, ranked)
+            anchors = recent[sims.argmax(axis=0)]
+        out = []
+        for n, item in enumerate(items.tolist()):
+            if len(hist) and own[n]:
+                out.append(Reason("played", item=self.items[int(anchors[n])]))
+            elif genre := self.genres.get(self.items[item]):
+                out.append(Reason("genre", genre=genre[0]))
+            else:
+                out.append(Reason("popular"))
+        return out
 
     # -- cold start: items with artwork but no plays yet -------------------------------------
 

@@ -92,11 +92,18 @@ class SequenceServer:
         shape = (self.hidden,) if n is None else (n, self.hidden)
         return np.zeros(shape, dtype=np.float32)
 
-    def step(self, state: np.ndarray, item_index: int | np.ndarray) -> np.ndarray:
-        """The state after one more item (catalogue index); batched when both are arrays."""
-        # The input half of every gate depends on the item alone; computed for these items only
-        # (a table of it for a million items would hold 768 MB in every web process).
-        gates_x = self.item_embedding[np.asarray(item_index) + 1] @ self.kernel + self.input_bias
+    def input_gates(self, item_index: int | np.ndarray) -> np.ndarray:
+        """The input half of every gate, which depends on the item alone: computed for these
+        items only (a table of it for a million items would hold 768 MB in every web process)."""
+        return self.item_embedding[np.asarray(item_index) + 1] @ self.kernel + self.input_bias
+
+    def step(
+        self, state: np.ndarray, item_index: int | np.ndarray, gates_x: np.ndarray | None = None
+    ) -> np.ndarray:
+        """The state after one more item (catalogue index); batched when both are arrays.
+        `gates_x`: the item's input_gates, when computed already."""
+        if gates_x is None:
+            gates_x = self.input_gates(item_index)
         gates_h = state @ self.recurrent_kernel
         gates_h += self.recurrent_bias
         h = self.hidden
@@ -105,6 +112,15 @@ class SequenceServer:
         candidate = np.tanh(gates_x[..., 2 * h :] + r * gates_h[..., 2 * h :])
         # h' = z * h + (1 - z) * candidate, written with one fewer temporary array.
         return candidate + z * (state - candidate)
+
+    def state_after(self, history: np.ndarray) -> np.ndarray:
+        """One history's state after its last `max_len` items, the input gates of all of them in
+        one product (what serving one person costs most)."""
+        tail = np.asarray(history, dtype=np.int64)[-self.max_len :]
+        state = self.initial_state()
+        for gates in self.input_gates(tail):
+            state = self.step(state, 0, gates)
+        return state
 
     def encode(self, histories: Sequence[Sequence[int]]) -> np.ndarray:
         """States after each history's last `max_len` items (as the Keras model reads them)."""

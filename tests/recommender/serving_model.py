@@ -40,11 +40,12 @@ def write_model(
     for rank, item in enumerate(popular):
         popularity[at[item]] = 0.5 - 0.01 * rank
     successors = np.full((n, K), -1, np.int32)
-    probs = zeros((n, K), np.float32)
+    probs = zeros((n, K), np.float16)
     for a, b in (follows or {}).items():
         successors[at[a], 0], probs[at[a], 0] = at[b], 1.0
     neighbours = np.full((n, K), -1, np.int32)
-    sims, people = zeros((n, K), np.float32), zeros((n, K), np.int32)
+    # The dtypes ml.hybrid.Components.arrays saves.
+    sims, people = zeros((n, K), np.float16), zeros((n, K), np.uint16)
     for a, others in (co_played or {}).items():
         for slot, (b, count) in enumerate(others):
             neighbours[at[a], slot], sims[at[a], slot], people[at[a], slot] = at[b], 0.5, count

@@ -175,15 +175,19 @@ def test_personalisation_off_gives_the_popular_list(user, films, serving_model):
     assert _first(user) == films[1].pk
 
 
-def test_a_kind_the_model_offers_nothing_of_is_the_popular_list(user, films, serving_model):
-    game = ItemFactory(kind=Kind.GAME)
-    RatingFactory(item=game, user=UserFactory())
+def test_a_kind_the_model_offers_nothing_of_is_popular_less_the_persons_own(
+    user, films, serving_model
+):
+    games = [ItemFactory(kind=Kind.GAME) for _ in range(3)]
+    for game in (games[0], games[0], games[1]):
+        RatingFactory(item=game, user=UserFactory())
     serving_model(films, follows={films[0].pk: films[1].pk})  # a model of films only
-    _played(user, films[0])
+    _played(user, films[0], games[0])
     found = lists.for_kinds(user, [Kind.FILM, Kind.GAME], 10)
     assert found[Kind.FILM].personalised is True
-    assert found[Kind.GAME] == lists.popular(Kind.GAME, 10)
-    assert _ids(found[Kind.GAME]) == [game.pk]
+    assert (found[Kind.GAME].personalised, found[Kind.GAME].model_version) == (False, "popular")
+    assert _ids(found[Kind.GAME]) == [games[1].pk]
+    assert _ids(lists.popular(Kind.GAME, 10)) == [games[0].pk, games[1].pk]  # a new person's
 
 
 def test_with_the_cache_down_every_read_computes(user, films, serving_model, settings):
