@@ -292,8 +292,8 @@ class Ranker:
         fb: np.ndarray,
     ) -> list[Reason]:
         """Why each ranked item: when the person's part of its score outweighs its popularity,
-        the liked recent item most like it in the GRU's item space; else its genre or the
-        catalogue's popularity."""
+        the last item if it follows that one most of all, else the liked recent item most like
+        it in the GRU's item space; otherwise its genre or the catalogue's popularity."""
         w = self.weights
         personal = (
             parts["sequence"][at] + w["markov"] * parts["markov"][at]
@@ -308,6 +308,12 @@ class Ranker:
             table = self.sequence.item_embedding
             sims = table[recent + 1] @ table[items + 1].T  # (recent, ranked)
             anchors = recent[sims.argmax(axis=0)]
+            # Where what follows the last item decides most, that item is the reason.
+            markov = w["markov"] * parts["markov"][at]
+            follows = markov >= np.maximum(
+                parts["sequence"][at], w["feedback"] * parts["feedback"][at]
+            )
+            anchors[follows & (markov > 0)] = hist[-1]
         out = []
         for n, item in enumerate(items.tolist()):
             if len(hist) and own[n]:

@@ -73,11 +73,12 @@ def compute(user_id: int, current: str | None = None) -> dict[str, dict[str, Any
     if current is None:
         current = stamp(user_id, {})
     active = serving.active().label
-    found = personal.compute(user_id)
+    found, history = personal.compute(user_id)
     payloads = {
         kind: {
             "a": active,
             "s": current,
+            "h": history,
             "v": found[kind].model_version,
             "p": found[kind].personalised,
             "e": [plain(e) for e in found[kind].entries],
@@ -140,10 +141,12 @@ def for_kinds(
                 payloads.update(compute(user.pk, stamp(user.pk, cached)))
             for kind in kinds:
                 payload = payloads[kind]
-                if payload["e"]:
+                # Empty without a history: everyone's popular list. Empty with one: the person
+                # has everything the model and the popular list could offer of this kind.
+                if payload["e"] or payload.get("h"):
                     entries = [Entry(**e) for e in payload["e"][:n]]
                     out[kind] = RecommendationList(kind, entries, payload["v"], payload["p"])
-    return {kind: out.get(kind) or popular(kind, n) for kind in kinds}
+    return {kind: out[kind] if kind in out else popular(kind, n) for kind in kinds}
 
 
 def for_person(

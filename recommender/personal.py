@@ -12,8 +12,9 @@ from typing import Any
 
 import numpy as np
 from django.conf import settings
-from django.db.models import QuerySet
+from django.db.models import Count, QuerySet
 
+from entertainment import caching
 from entertainment.activity.models import Play, Rating, Review
 from entertainment.catalogue.models import Item, Kind
 from ml.data import Interaction, user_histories
@@ -34,6 +35,8 @@ CANDIDATES = 300
 DEEPER = 10
 # How many more popular items a fallback list reads, for those the person already has.
 POPULAR_SLACK = 200
+KIND_SIZES_KEY = "recs:kind-sizes"
+KIND_SIZES_TTL_S = 600
 
 
 @dataclass(frozen=True)
@@ -112,14 +115,15 @@ def owned_among(user_id: int, item_ids: Iterable[int] | None) -> set[int]:
     return found
 
 
-def compute(user_id: int) -> dict[str, RecommendationList]:
+def compute(user_id: int) -> tuple[dict[str, RecommendationList], bool]:
     """The person's list of every kind, from the active versions. A kind the model has nothing
     of theirs for (no model, or every item of it known to the model already theirs) gets the
     popular list less their own items, not personalised; a person without any history gets
-    empty lists (everyone's popular lists are theirs)."""
+    empty lists (everyone's popular lists are theirs). Also whether they have a history."""
     found = history(user_id)
     if not found.items:
-        return {kind: RecommendationList(kind, [], NON_PERSONAL, False) for kind in Kind.values}
+        empty = {kind: RecommendationList(kind, [], NON_PERSONAL, False) for kind in Kind.values}
+        return empty, False
     per_kind = settings.RECOMMENDATIONS_PER_KIND
     ranked = _ranked(found, per_kind)
     label = serving.active().label
@@ -130,7 +134,7 @@ def compute(user_id: int) -> dict[str, RecommendationList]:
     for kind in [kind for kind in Kind.values if not ranked.get(kind)]:
         entries = [e for e in popular(kind, deep).entries if e.item_id not in own][:per_kind]
         out[kind] = RecommendationList(kind, entries, NON_PERSONAL, False)
-    return out
+    return out, True
 
 
 def _ranked(found: History, per_kind: int) -> dict[str, list[Entry]]:
@@ -146,10 +150,30 @@ def _ranked(found: History, per_kind: int) -> dict[str, list[Entry]]:
             feedback=found.feedback[-HISTORY_LIMIT:],
         )
         lists = _by_kind(ranked, per_kind)
-        full = all(len(entries) >= per_kind for entries in lists.values())
-        if full or len(ranked) < depth or depth > CANDIDATES:
+        short = [kind for kind, entries in lists.items() if len(entries) < per_kind]
+        if not short or len(ranked) < depth or depth > CANDIDATES:
+            return lists
+        # A short kind of which the catalogue holds nothing but the person's items and those
+        # ranked already: ranking deeper would find nothing new.
+        sizes, owned = kind_sizes(), _kinds_of(found.owned)
+        if all(sizes.get(k, 0) <= len(lists[k]) + owned.get(k, 0) for k in short):
             return lists
         depth = CANDIDATES * DEEPER
+
+
+def _kinds_of(item_ids: set[int]) -> dict[str, int]:
+    rows = Item.objects.filter(pk__in=item_ids).values("kind").annotate(n=Count("pk"))
+    return dict(rows.values_list("kind", "n"))
+
+
+def kind_sizes() -> dict[str, int]:
+    """How many items of each kind the catalogue holds (cached briefly, shared)."""
+    cached = caching.get(KIND_SIZES_KEY)
+    if isinstance(cached, dict):
+        return cached
+    sizes = dict(Item.objects.values("kind").annotate(n=Count("pk")).values_list("kind", "n"))
+    caching.put(KIND_SIZES_KEY, sizes, KIND_SIZES_TTL_S)
+    return sizes
 
 
 def _by_kind(ranked: list[Recommended], per_kind: int) -> dict[str, list[Entry]]:

@@ -67,12 +67,17 @@ def refresh_people(user_ids: list[int]) -> int:
     count. A person erased or switched off meanwhile is skipped, one failing never stops the
     rest of the batch."""
     serving.forget_active()
-    done = 0
+    done = []
     for user_id in personalised_people().filter(pk__in=user_ids).values_list("pk", flat=True):
         try:
             lists.compute(user_id)
         except Exception:
             log.exception("warming the lists of %s failed", user_id)
             continue
-        done += 1
-    return done
+        done.append(user_id)
+    # Someone erased or switched off while their lists were computed: what was just cached
+    # for them goes again (their erasure or switch deleted it before it was written).
+    still = set(personalised_people().filter(pk__in=done).values_list("pk", flat=True))
+    for user_id in set(done) - still:
+        lists.forget(user_id)
+    return len(still)

@@ -131,6 +131,16 @@ def test_k_beyond_catalogue_pads(exact):
     assert index.search(people(vectors, 2), 0).shape == (2, 0)
 
 
+def test_single_queries_leave_the_thread_count_alone(medium):
+    vectors, _, index = medium
+    faiss.omp_set_num_threads(2)
+    try:
+        index.search(people(vectors, 1), 10)
+        assert faiss.omp_get_max_threads() == 2
+    finally:
+        faiss.omp_set_num_threads(1)
+
+
 def test_wrong_shapes_are_refused(medium):
     _, _, index = medium
     with pytest.raises(ValueError):

@@ -30,9 +30,11 @@ def _film_cards(api):
 
 @pytest.fixture
 def films(serving_model):
-    """A seed film the person played, "Alien" that follows it, and one more film."""
+    """A seed film the person played, "Alien" that follows it, and one more film; a song and a
+    game, so that the model has a list of every kind to offer."""
     seed, film, other = (ItemFactory(kind="film", title=t) for t in ("Seed", "Alien", "Other"))
-    serving_model([seed, film, other], follows={seed.pk: film.pk}, popular=[other.pk])
+    others = [ItemFactory(kind="music"), ItemFactory(kind="game")]
+    serving_model([seed, film, other, *others], follows={seed.pk: film.pk}, popular=[other.pk])
     return seed, film, other
 
 

@@ -206,7 +206,7 @@ def test_lists_of_a_trained_model_are_the_best_per_kind_of_its_ranking(world, mo
     monkeypatch.setattr(type(ranker), "recommend", recording)
     monkeypatch.setattr(personal, "CANDIDATES", 8)
     assert refresh.refresh_people([p.pk for p in people]) == len(people)
-    # Short of a kind after 8 (everyone: no music, and few games), each is ranked deeper.
+    # Short of games after 8, with games in the catalogue they don't have: ranked deeper.
     assert set(depths) == {8, 80}
 
     cited = 0
