@@ -184,8 +184,8 @@ def timed(
     for h in histories[:WARM_UP]:
         for ranker in rankers:
             ranker.recommend(h, K)
-    wall = [[] for _ in rankers]
-    cpu = [[] for _ in rankers]
+    wall: list[list[float]] = [[] for _ in rankers]
+    cpu: list[list[float]] = [[] for _ in rankers]
     lists: list[list] = [[] for _ in rankers]
     for n, h in enumerate(histories):
         order = range(len(rankers)) if n % 2 == 0 else reversed(range(len(rankers)))

@@ -161,7 +161,13 @@ def write_model(
     if index:
         from ml.hybrid import write_index
 
-        write_index(directory, seed)
+        # Tuned on people's queries, as a training run tunes it on its people's histories.
+        people = np.random.default_rng([seed, 3])
+        histories = [
+            np.searchsorted(cat.ids, history(people, n_items, int(people.integers(5, 50)), seed))
+            for _ in range(500)
+        ]
+        write_index(directory, seed, histories)
 
 
 def _write_sequence(

@@ -170,6 +170,7 @@ class ItemIndex:
         exact: bool | None = None,
         n_lists: int | None = None,
         head_items: int | None = None,
+        queries: np.ndarray | None = None,
     ) -> ItemIndex:
         """Index the item table E (V, d) and biases b (V,).
 
@@ -224,7 +225,11 @@ class ItemIndex:
                 training_points=train,
             )
             index = cls(head, body, meta)
-            queries = _tuning_queries(vectors, bias, rng)
+            # People's own query vectors when the caller has them: perturbed items stand in
+            # for them badly (a GRU's queries sit between clusters, where more lists matter).
+            if queries is None or not len(queries):
+                queries = _tuning_queries(vectors, bias, rng)
+            queries = np.asarray(queries, dtype=np.float32)
             truth = exact_top_k(vectors, bias, queries, 10)
             nprobe, measured = 1, 0.0
             for nprobe in [p for p in NPROBES if p <= max(1, int(lists * MAX_PROBE_SHARE))]:

@@ -56,6 +56,8 @@ FORMAT = "encore.hybrid"
 # 2: the co-play counts of the neighbours and the ANN index (ann/) for serving at scale.
 FORMAT_VERSION = 2
 ANN_DIR = "ann"
+# Whose query vectors tune the ANN index's search depth.
+INDEX_TUNING_PEOPLE = 500
 NEIGHBOURS = 50
 # Co-play counts are saved as 16-bit numbers: "65,535 fans" means that many or more.
 PEOPLE_MAX = np.iinfo(np.uint16).max
@@ -345,7 +347,7 @@ def train(
         result["hybrid"] = {"ndcg@10": ndcg}
         genres = _genres(labels_csv) if labels_csv is not None else {}
         write_blend(tmp, seqs, weights, result, genres, sequence._hash_rows(rows))
-        write_index(tmp, seed)
+        write_index(tmp, seed, seqs.histories)
     report(1.0, "saved")
     return result
 
@@ -367,10 +369,18 @@ def write_blend(
     )  # fmt: skip
 
 
-def write_index(directory: Path, seed: int = 0) -> None:
-    """The ANN index over the GRU's item table (`sequence/` beside it), for serving at scale."""
+def write_index(directory: Path, seed: int = 0, histories: Sequence[Sequence[int]] = ()) -> None:
+    """The ANN index over the GRU's item table (`sequence/` beside it), for serving at scale,
+    its search depth tuned on the query vectors of (a sample of) these people's histories."""
     server = SequenceServer.load(directory / "sequence", mmap=True)
-    index = ItemIndex.build(server.item_embedding[1:], server.item_bias[1:], seed=seed)
+    rng = np.random.default_rng(seed)
+    people = [h for h in histories if len(h)]
+    sample = [people[i] for i in rng.permutation(len(people))[:INDEX_TUNING_PEOPLE]]
+    queries = [server.query(server.state_after(np.asarray(h)), int(h[-1])) for h in sample]
+    index = ItemIndex.build(
+        server.item_embedding[1:], server.item_bias[1:], seed=seed,
+        queries=np.stack(queries) if queries else None,
+    )  # fmt: skip
     index.save(directory / ANN_DIR)
 
 
