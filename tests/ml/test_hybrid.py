@@ -170,3 +170,24 @@ def test_ranker_never_offers_the_history_and_cites_it_in_reasons(trained):
         assert not {r.item for r in found} & {*items, "item-0"}
         played = [r.reason for r in found if r.reason.kind == "played"]
         assert played and all(reason.item in items for reason in played)
+
+
+@pytest.mark.slow
+def test_served_scores_are_the_blend_tuned_at_training(trained):
+    """The serving model ranks with the same arithmetic as the blend that was tuned and
+    evaluated offline: the offline figures are the served model's."""
+    from ml.ranking import Ranker
+    from ml.serving import SequenceServer
+
+    out, rows, _ = trained
+    ranker = Ranker.load(out)
+    blender = Blender(SequenceServer.load(out / "sequence"), Components.load(out), ranker.weights)
+    for history in list(user_histories(rows).values())[:10]:
+        items = [r.item for r in history]
+        positions = list(ranker.items.positions(items))
+        blended = blender.combine(blender.parts_for([positions], None), ranker.weights)[0]
+        blended[positions] = -np.inf
+        served = ranker.recommend(items, 5)
+        expected = np.argsort(-blended, kind="stable")[:5]
+        assert [r.item for r in served] == [ranker.items[int(i)] for i in expected]
+        np.testing.assert_allclose([r.score for r in served], blended[expected], rtol=1e-4)
