@@ -3,7 +3,8 @@
 For each catalogue size (bench/synthetic_model.py writes a model of the trained model's shapes
 and structure: taste clusters, Zipf popularity, kNN and Markov lists, random GRU weights):
 
-1. the time to write the model and to build its ANN index (ml.hybrid.write_index);
+1. the time to write the model and to build its ANN index (ml.hybrid.write_index, its search
+   depth tuned on synthetic people's queries);
 2. `Ranker.recommend` latency, k = 50, p50 and p99 over 300 histories of 5-50 items drawn like
    people's (one or two clusters, popular items more likely), exact ranking (every item scored)
    and two-stage (ANN candidates + neighbours + popular) taking turns in the same run, and
@@ -52,9 +53,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.synthetic_model import history, write_model  # noqa: E402
+from bench.synthetic_model import history, write_ann, write_model  # noqa: E402
 from ml.artefacts import library_versions  # noqa: E402
-from ml.hybrid import write_index  # noqa: E402
 from ml.ranking import ANN_CANDIDATES, EXACT_BELOW, Ranker  # noqa: E402
 from ml.serving import top_k_row  # noqa: E402
 
@@ -121,7 +121,7 @@ def measure(
         write_model(model, n_items, index=False)
         written = time.perf_counter() - start
         start = time.perf_counter()
-        write_index(model)
+        write_ann(model, n_items)
         indexed = time.perf_counter() - start
         size = sum(f.stat().st_size for f in model.rglob("*") if f.is_file())
         ann = sum(f.stat().st_size for f in (model / "ann").rglob("*") if f.is_file())

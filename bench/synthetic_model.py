@@ -159,15 +159,21 @@ def write_model(
         n_items=n_items, data_hash="synthetic",
     )  # fmt: skip
     if index:
-        from ml.hybrid import write_index
+        write_ann(directory, n_items, seed)
 
-        # Tuned on people's queries, as a training run tunes it on its people's histories.
-        people = np.random.default_rng([seed, 3])
-        histories = [
-            np.searchsorted(cat.ids, history(people, n_items, int(people.integers(5, 50)), seed))
-            for _ in range(500)
-        ]
-        write_index(directory, seed, histories)
+
+def write_ann(directory: Path, n_items: int, seed: int = 0) -> None:
+    """The model's ANN index (ml.hybrid.write_index), its search depth tuned on people's queries
+    as a training run tunes it on its people's histories."""
+    from ml.hybrid import write_index
+
+    cat = catalogue(n_items, seed)
+    people = np.random.default_rng([seed, 3])
+    histories = [
+        np.searchsorted(cat.ids, history(people, n_items, int(people.integers(5, 50)), seed))
+        for _ in range(500)
+    ]
+    write_index(directory, seed, histories)
 
 
 def _write_sequence(
@@ -270,10 +276,8 @@ def main() -> None:
     write_model(args.directory, args.items, args.seed, args.dim, args.hidden, index=False)
     print(f"model of {args.items:,} items written in {time.perf_counter() - start:.1f} s")
     if not args.no_index:
-        from ml.hybrid import write_index
-
         start = time.perf_counter()
-        write_index(args.directory, args.seed)
+        write_ann(args.directory, args.items, args.seed)
         print(f"ANN index built in {time.perf_counter() - start:.1f} s")
 
 
