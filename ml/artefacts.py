@@ -125,3 +125,58 @@ def load_array(directory: Path | str, name: str, mmap: bool = False) -> np.ndarr
     if not path.is_file():
         raise ArtefactError(f"{path} is missing")
     return np.load(path, allow_pickle=False, mmap_mode="r" if mmap else None)
+
+
+class Rows:
+    """A saved 2-D array read a row at a time with pread, for per-item lists (neighbours,
+    successors) of which a request reads a few dozen rows.
+
+    Memory-mapped, such a file ends up resident in every process that reads it: the kernel
+    maps whole page-cache folios around each touched row, so a million items' 200 MB list
+    filled each web process after a few hundred requests (bench/realtime.py). Read with pread,
+    the rows stay in the page cache, shared, and out of the processes' resident memory.
+    """
+
+    def __init__(self, path: Path) -> None:
+        with path.open("rb") as handle:
+            version = np.lib.format.read_magic(handle)
+            if version == (1, 0):
+                shape, fortran, dtype = np.lib.format.read_array_header_1_0(handle)
+            else:
+                shape, fortran, dtype = np.lib.format.read_array_header_2_0(handle)
+            self.offset = handle.tell()
+        if len(shape) != 2 or fortran or dtype.hasobject:
+            raise ArtefactError(f"{path} is not a C-ordered 2-D array of numbers")
+        self.shape, self.dtype = shape, dtype
+        self.row_bytes = shape[1] * dtype.itemsize
+        self._fd = os.open(path, os.O_RDONLY)
+
+    def __len__(self) -> int:
+        return int(self.shape[0])
+
+    def __getitem__(self, key: int | np.integer | np.ndarray) -> np.ndarray:
+        if isinstance(key, int | np.integer):
+            return self._row(int(key))
+        rows = np.asarray(key, dtype=np.int64).reshape(-1)
+        out = np.empty((len(rows), self.shape[1]), dtype=self.dtype)
+        for n, row in enumerate(rows.tolist()):
+            out[n] = self._row(row)
+        return out
+
+    def _row(self, row: int) -> np.ndarray:
+        if not 0 <= row < self.shape[0]:
+            raise IndexError(f"row {row} of {self.shape[0]}")
+        data = os.pread(self._fd, self.row_bytes, self.offset + row * self.row_bytes)
+        return np.frombuffer(data, dtype=self.dtype)
+
+    def __del__(self) -> None:
+        fd = getattr(self, "_fd", None)
+        if fd is not None:
+            os.close(fd)
+
+
+def load_rows(directory: Path | str, name: str) -> Rows:
+    path = Path(directory) / f"{name}.npy"
+    if not path.is_file():
+        raise ArtefactError(f"{path} is missing")
+    return Rows(path)

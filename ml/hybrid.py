@@ -37,7 +37,7 @@ from typing import Any
 import numpy as np
 
 from ml.ann import ItemIndex
-from ml.artefacts import load_array, read_meta, save_arrays, write_meta, writing
+from ml.artefacts import load_array, load_rows, read_meta, save_arrays, write_meta, writing
 from ml.baselines import ItemKNN, Markov
 from ml.data import (
     Interaction,
@@ -128,8 +128,17 @@ class Components:
         }
 
     @classmethod
-    def load(cls, directory: Path, mmap: bool = False) -> Components:
-        return cls(**{name: load_array(directory, name, mmap) for name in cls.__dataclass_fields__})
+    def load(cls, directory: Path, serving: bool = False) -> Components:
+        """`serving`: popularity mapped, the per-item lists read a row at a time
+        (ml.artefacts.Rows), as a web process holds them; else every array in memory."""
+        if not serving:
+            return cls(**{name: load_array(directory, name) for name in cls.__dataclass_fields__})
+        lists: dict[str, Any] = {
+            name: load_rows(directory, name)
+            for name in cls.__dataclass_fields__
+            if name != "popularity"
+        }
+        return cls(popularity=load_array(directory, "popularity", mmap=True), **lists)
 
 
 @dataclass

@@ -156,7 +156,7 @@ class Ranker:
         model_dir = Path(model_dir)
         meta = read_meta(model_dir, FORMAT, [FORMAT_VERSION])
         sequence = SequenceServer.load(model_dir / "sequence", mmap=True)
-        parts = Components.load(model_dir, mmap=True)
+        parts = Components.load(model_dir, serving=True)
         visual = Visual.load(Path(artwork_dir) if artwork_dir else model_dir / "artwork")
         n_items = len(sequence.items)
         index = None

@@ -42,3 +42,17 @@ def test_arrays_never_load_pickles(tmp_path):
     np.save(tmp_path / "evil.npy", np.array([{"a": 1}], dtype=object), allow_pickle=True)
     with pytest.raises(ValueError):
         load_array(tmp_path, "evil")
+
+
+def test_rows_read_one_at_a_time_equal_the_saved_array(tmp_path):
+    from ml.artefacts import load_rows
+
+    saved = np.arange(40, dtype=np.float16).reshape(8, 5)
+    save_arrays(tmp_path, lists=saved)
+    rows = load_rows(tmp_path, "lists")
+    assert len(rows) == 8
+    np.testing.assert_array_equal(rows[3], saved[3])
+    np.testing.assert_array_equal(rows[np.array([7, 0, 7])], saved[[7, 0, 7]])
+    assert rows[np.array([], dtype=np.int64)].shape == (0, 5)
+    with pytest.raises(IndexError):
+        rows[8]
