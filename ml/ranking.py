@@ -293,8 +293,9 @@ class Ranker:
         fb: np.ndarray,
     ) -> list[Reason]:
         """Why each ranked item: when the person's part of its score outweighs its popularity,
-        the last item if it follows that one most of all, else the liked recent item most like
-        it in the GRU's item space; otherwise its genre or the catalogue's popularity."""
+        the last item where the order of plays decides most, else the liked recent item most
+        like it in the GRU's item space (cosine); otherwise its genre or the catalogue's
+        popularity."""
         w = self.weights
         personal = (
             parts["sequence"][at] + w["markov"] * parts["markov"][at]
@@ -307,14 +308,16 @@ class Ranker:
             if liked.any():
                 recent = recent[liked]
             table = self.sequence.item_embedding
-            sims = table[recent + 1] @ table[items + 1].T  # (recent, ranked)
-            anchors = recent[sims.argmax(axis=0)]
-            # Where what follows the last item decides most, that item is the reason.
-            markov = w["markov"] * parts["markov"][at]
-            follows = markov >= np.maximum(
-                parts["sequence"][at], w["feedback"] * parts["feedback"][at]
+            ranked, sources = table[items + 1], table[recent + 1]
+            cosines = (sources @ ranked.T) / np.maximum(
+                np.linalg.norm(sources, axis=1)[:, None] * np.linalg.norm(ranked, axis=1), 1e-12
             )
-            anchors[follows & (markov > 0)] = hist[-1]
+            anchors = recent[cosines.argmax(axis=0)]
+            # What the order of plays decides (the GRU's next item, what followed the last
+            # item) follows from the last item; what taste decides, from the liked recent item
+            # most like it.
+            order = np.maximum(parts["sequence"][at], w["markov"] * parts["markov"][at])
+            anchors[order >= w["feedback"] * parts["feedback"][at]] = hist[-1]
         # Ids fetched as one array, not item by item from the mapped table (a tenth the time).
         names = self.items.ids[items].tolist()
         cited = self.items.ids[anchors].tolist()
