@@ -8,7 +8,6 @@ Screenshots of the main pages go to test-artifacts/screenshots/ (ignored by git)
 
 from __future__ import annotations
 
-import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -25,7 +24,7 @@ from entertainment.catalogue.models import Item, Kind
 from recommender import serving
 from recommender.models import TrainingRun
 from recommender.training import request_training
-from tests.conftest import ROOT, finished_run, wait_for
+from tests.conftest import ROOT, finished_run
 from tests.factories import ItemFactory, PlayFactory, RatingFactory, UserFactory
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -200,19 +199,6 @@ def screenshot(page: Page, name: str) -> Path:
     path = SCREENSHOTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
     return path
-
-
-def reload_until(page: Page, selector: str, timeout: float, what: str) -> None:
-    """Reload the page until `selector` is on it (for what a worker computes meanwhile)."""
-
-    def present() -> bool:
-        if page.locator(selector).count():
-            return True
-        time.sleep(1.0)
-        page.reload()
-        return False
-
-    wait_for(present, timeout, what)
 
 
 # --- People and the catalogue ------------------------------------------------------------

@@ -9,6 +9,7 @@ from typing import Any, cast
 
 import pytest
 from django.conf import settings
+from django.core.cache import cache
 
 from recommender import serving
 from recommender.models import ModelVersion
@@ -16,6 +17,15 @@ from tests.recommender.factories import ModelVersionFactory
 from tests.recommender.serving_model import write_model
 
 _counter = itertools.count()
+
+
+@pytest.fixture
+def fresh_lists() -> Iterator[None]:
+    """An empty cache, and no active version remembered from an earlier test."""
+    cache.clear()
+    serving.forget_active()
+    yield
+    serving.forget_active()
 
 
 @pytest.fixture

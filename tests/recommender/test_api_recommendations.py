@@ -3,21 +3,12 @@
 from __future__ import annotations
 
 import pytest
-from django.core.cache import cache
 
 from entertainment.catalogue.models import Kind
-from recommender import lists, serving
+from recommender import lists
 from tests.factories import ItemFactory, PlayFactory, UserFactory
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _fresh():
-    cache.clear()
-    serving.forget_active()  # no active version looked up by an earlier test
-    yield
-    serving.forget_active()
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_lists")]
 
 
 def _play(api, item, django_capture_on_commit_callbacks):

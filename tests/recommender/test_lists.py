@@ -18,19 +18,11 @@ from entertainment.catalogue.models import Kind
 from recommender import lists, personal, serving
 from tests.factories import ItemFactory, PlayFactory, RatingFactory, UserFactory
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_lists")]
 
 # Plays in the order a test makes them, whatever the clock's resolution.
 _START = timezone.now() - timedelta(days=1)
 _step = itertools.count()
-
-
-@pytest.fixture(autouse=True)
-def _fresh():
-    cache.clear()
-    serving.forget_active()  # no active version looked up by an earlier test
-    yield
-    serving.forget_active()
 
 
 @pytest.fixture

@@ -4,23 +4,14 @@ in one round trip while current."""
 from __future__ import annotations
 
 import pytest
-from django.core.cache import cache
 from redis.connection import AbstractConnection
 
 from entertainment.throttling import ResilientUserRateThrottle
-from recommender import lists, serving
+from recommender import lists
 from recommender.api import RecommendationsView
 from tests.factories import GenreFactory, ItemFactory, PlayFactory
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _fresh():
-    cache.clear()
-    serving.forget_active()  # no active version looked up by an earlier test
-    yield
-    serving.forget_active()
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_lists")]
 
 
 def _film_cards(api):

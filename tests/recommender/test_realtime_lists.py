@@ -6,18 +6,12 @@ from __future__ import annotations
 import random
 
 import pytest
-from django.core.cache import cache
 
 from entertainment.catalogue.models import Kind
 from recommender import lists
 from tests.factories import ItemFactory, PlayFactory, RatingFactory, ReviewFactory
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _clear_cache():
-    cache.clear()
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_lists")]
 
 
 def test_a_play_moves_the_list_at_once(

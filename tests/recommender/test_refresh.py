@@ -17,15 +17,7 @@ from recommender import lists, personal, refresh, serving, tasks
 from recommender.models import ModelVersion
 from tests.factories import ItemFactory, PlayFactory, RatingFactory, ReviewFactory, UserFactory
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _fresh():
-    cache.clear()
-    serving.forget_active()  # no active version looked up by an earlier test
-    yield
-    serving.forget_active()
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_lists")]
 
 
 def _read(person, kinds=(Kind.FILM,)):
