@@ -111,7 +111,9 @@ def read_keys(user_id: int, kinds: list[str]) -> list[str]:
     ]
 
 
-def _current(payload: Any, stamp: str | None, active: str) -> bool:
+def current(payload: Any, stamp: str | None, active: str) -> bool:
+    """Whether a cached payload of the person's was computed under their stamp `stamp` and
+    the active versions `active` (their lists, their up next)."""
     return (
         stamp is not None
         and isinstance(payload, dict)
@@ -137,7 +139,7 @@ def for_kinds(
             read = cached.get(stamp_key(user.pk))
             active = serving.active().label
             payloads: dict[str, Any] = {k: cached.get(cache_key(user.pk, k)) for k in kinds}
-            if not all(_current(p, read, active) for p in payloads.values()):
+            if not all(current(p, read, active) for p in payloads.values()):
                 payloads.update(compute(user.pk, stamp(user.pk, cached)))
             for kind in kinds:
                 payload = payloads[kind]

@@ -55,13 +55,7 @@ def up_next(user_id: int, k: int = UP_NEXT) -> list[Entry]:
     cached = caching.get_many([key, stamp_key])
     stamp, active = lists.stamp(user_id, cached), serving.active().label
     payload: Any = cached.get(key)
-    if (
-        stamp is not None
-        and isinstance(payload, dict)
-        and payload.get("s") == stamp
-        and payload.get("a") == active
-        and payload.get("k", 0) >= k
-    ):
+    if lists.current(payload, stamp, active) and payload.get("k", 0) >= k:
         return [Entry(**e) for e in payload["e"][:k]]
     recent = list(
         Play.objects.filter(user_id=user_id)
