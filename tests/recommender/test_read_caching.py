@@ -6,8 +6,9 @@ from __future__ import annotations
 import pytest
 from redis.connection import AbstractConnection
 
+from entertainment.catalogue.models import Item
 from entertainment.throttling import ResilientUserRateThrottle
-from recommender import lists
+from recommender import cards, lists
 from recommender.api import RecommendationsView
 from tests.factories import GenreFactory, ItemFactory, PlayFactory
 
@@ -140,3 +141,19 @@ def test_a_bad_query_is_counted_by_the_rate_limit(redis_cache, api, monkeypatch)
     monkeypatch.setattr(ResilientUserRateThrottle, "rate", "2/min", raising=False)
     statuses = [api.get("/api/recommendations/?kind=nope").status_code for _ in range(3)]
     assert statuses == [400, 400, 429]
+
+
+def test_a_recommended_items_card_is_the_catalogues_own(api, listed):
+    """Cards are rendered from plain rows for speed: they must read exactly as the catalogue
+    API lists the same item (genres in order, artwork, page link, music type)."""
+    film, _ = listed
+    film.genres.set([GenreFactory(kind="film", name=n) for n in ("Thriller", "Horror")])
+    Item.objects.filter(pk=film.pk).update(
+        artwork_thumbnail="artwork/thumbs/alien.jpg", year=1979, music_type=""
+    )
+    cards.forget([film.pk])
+    card = next(c for c in _film_cards(api) if c["id"] == film.pk)
+    listed_by_catalogue = api.get(f"/api/items/?kind=film&search={film.title}").json()["results"]
+    assert card == next(c for c in listed_by_catalogue if c["id"] == film.pk)
+    assert card["thumbnail_url"].endswith("/artwork/thumbs/alien.jpg")
+    assert [g["name"] for g in card["genres"]] == ["Horror", "Thriller"]
