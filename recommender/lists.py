@@ -90,6 +90,18 @@ def compute(user_id: int, current: str | None = None) -> dict[str, dict[str, Any
     return payloads
 
 
+def drop_stale(computed: dict[int, str | None]) -> list[int]:
+    """Delete the lists just cached for these people (person -> the stamp they were computed
+    under) whose stamp has changed since: an event, a privacy change or an erasure committed
+    while they were computed. Such a list is never served (its stamp is not current), but it
+    may name what was just erased, so it does not wait for its TTL. Returns those people."""
+    stamps = caching.get_many([stamp_key(u) for u in computed])
+    stale = [u for u, s in computed.items() if s is not None and stamps.get(stamp_key(u)) != s]
+    # A list a concurrent read cached meanwhile may go too: that costs one computation.
+    caching.delete([cache_key(u, kind) for u in stale for kind in Kind.values])
+    return stale
+
+
 def forget(user_id: int) -> None:
     """Delete everything cached about a person's lists (personalisation off, erasure)."""
     keys = [cache_key(user_id, kind) for kind in Kind.values]

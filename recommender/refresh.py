@@ -18,6 +18,7 @@ from entertainment.activity.models import Play, Rating, Review
 
 from . import lists, serving
 from .models import ModelVersion
+from .tasks import TRANSIENT
 
 log = logging.getLogger(__name__)
 
@@ -65,19 +66,31 @@ def after_activation(version_id: int) -> None:
 def refresh_people(user_ids: list[int]) -> int:
     """Compute and cache the lists of these people (those still personalised). Returns the
     count. A person erased or switched off meanwhile is skipped, one failing never stops the
-    rest of the batch."""
+    rest of the batch; a transient failure (the database or Redis blinked) is raised once the
+    others are done, so the task retries the batch."""
     serving.forget_active()
-    done = []
+    done: dict[int, str | None] = {}
+    transient: Exception | None = None
     for user_id in personalised_people().filter(pk__in=user_ids).values_list("pk", flat=True):
         try:
-            lists.compute(user_id)
+            current = lists.stamp(user_id, {})
+            lists.compute(user_id, current)
+        except TRANSIENT as exc:
+            log.warning("warming the lists of %s failed, the batch will retry", user_id)
+            transient = transient or exc
+            continue
         except Exception:
             log.exception("warming the lists of %s failed", user_id)
             continue
-        done.append(user_id)
-    # Someone erased or switched off while their lists were computed: what was just cached
-    # for them goes again (their erasure or switch deleted it before it was written).
-    still = set(personalised_people().filter(pk__in=done).values_list("pk", flat=True))
+        done[user_id] = current
+    # An erasure, an event or a privacy change committed while a person's lists were computed
+    # replaced their stamp: what was just cached for them is stale, and may name erased items.
+    lists.drop_stale(done)
+    # Someone erased or switched off meanwhile: what was just cached for them goes again (their
+    # erasure or switch deleted it before it was written).
+    still = set(personalised_people().filter(pk__in=list(done)).values_list("pk", flat=True))
     for user_id in set(done) - still:
         lists.forget(user_id)
+    if transient is not None:
+        raise transient
     return len(still)

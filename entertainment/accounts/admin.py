@@ -94,13 +94,20 @@ class DataExportAdmin(AuditedPersonalDataAdmin):
 class PersonalDataAccessAdmin(admin.ModelAdmin):
     """Who looked at whose data: for superusers only, and nobody may alter the record."""
 
-    list_display = ["at", "staff", "subject", "what"]
+    list_display = ["at", "author", "subject", "what"]
     list_select_related = ["staff", "subject"]
-    search_fields = ["staff__username", "subject__username", "what"]
+    search_fields = ["staff_name", "subject__username", "what"]
     date_hierarchy = "at"
-    fields = ["at", "staff", "subject", "what"]
-    readonly_fields = ["at", "staff", "subject", "what"]
+    fields = ["at", "author", "staff_ref", "subject", "what"]
+    readonly_fields = ["at", "author", "staff_ref", "subject", "what"]
     show_full_result_count = False
+
+    @admin.display(description="staff", ordering="staff_name")
+    def author(self, row: PersonalDataAccess) -> str:
+        # The name as it was when they looked: their account may be erased since.
+        if row.staff_id is None:
+            return f"{row.staff_name or '?'} (account erased)"
+        return row.staff_name or str(row.staff)
 
     def has_module_permission(self, request: HttpRequest) -> bool:
         return bool(request.user.is_active and request.user.is_superuser)

@@ -10,14 +10,23 @@ class AccountsConfig(AppConfig):
 
     def ready(self) -> None:
         from django.contrib.auth.signals import user_logged_in
+        from django.contrib.sessions.models import Session
+        from django.db.models.signals import post_save
+
+        from . import sessions
 
         user_logged_in.connect(remember_session, dispatch_uid="accounts.remember_session")
+        # Every key a person's session is saved under, not only the one of their log-in: a
+        # password change rotates the key, and erasure must end that session too.
+        post_save.connect(
+            sessions.remember_saved, sender=Session, dispatch_uid="accounts.remember_saved"
+        )
 
 
 def remember_session(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
     """Note the session a person logged in with, so erasure can end it."""
-    from .models import LoginSession
+    from .sessions import remember
 
     key = getattr(getattr(request, "session", None), "session_key", None)
     if key and user is not None and user.pk:
-        LoginSession.objects.get_or_create(user=user, session_key=key)
+        remember(user.pk, key)

@@ -26,7 +26,11 @@ def may_see_personal_data(request: HttpRequest) -> bool:
 def log_access(request: HttpRequest, what: str, subject_id: int | None) -> None:
     assert request.user.is_authenticated  # the admin lets no one else in
     PersonalDataAccess.objects.create(
-        staff_id=request.user.pk, subject_id=subject_id, what=what[:WHAT_MAX]
+        staff_id=request.user.pk,
+        staff_name=request.user.get_username(),
+        staff_ref=request.user.pk,
+        subject_id=subject_id,
+        what=what[:WHAT_MAX],
     )
 
 

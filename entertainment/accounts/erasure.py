@@ -11,14 +11,14 @@ import logging
 from functools import partial
 
 from axes.models import AccessAttempt, AccessFailureLog, AccessLog
-from django.contrib.sessions.models import Session
 from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
 from entertainment.activity.models import Play, Rating, Review
 
-from .models import DataExport, ErasureRequest, LoginSession, User
+from . import sessions
+from .models import DataExport, ErasureRequest, User
 from .signals import erased, erasing
 
 log = logging.getLogger(__name__)
@@ -38,11 +38,11 @@ def _delete_history(user: User, item_ids: list[int] | None) -> int:
 
 
 def _export_files(user: User) -> list[str]:
-    return [
-        name
-        for name in DataExport.objects.filter(user=user).values_list("archive", flat=True)
-        if name
-    ]
+    """The files of the person's exports, their rows locked until the erasure commits: a build
+    storing its archive meanwhile either recorded it already (and it is read here) or waits
+    and then finds its row gone (and deletes the file itself, export.store)."""
+    rows = DataExport.objects.select_for_update().filter(user=user)
+    return [name for name in rows.values_list("archive", flat=True) if name]
 
 
 def _remove_files(names: list[str]) -> None:
@@ -67,6 +67,8 @@ def erase_history(user: User, item_ids: list[int] | None = None) -> ErasureReque
     erasure = ErasureRequest.objects.create(user=user, scope=scope)
     erasing.send(sender=User, user_id=user.pk, scope=scope, item_ids=item_ids, erasure=erasure)
     erasure.rows_deleted = _delete_history(user, item_ids)
+    # Items played while paused were never stored, but a session keeps them for "up next".
+    sessions.forget_paused_plays(user.pk, item_ids)
     erasure.refresh_from_db(fields=["pending_versions"])
     if not erasure.pending_versions:
         erasure.models_clean_at = timezone.now()
@@ -84,8 +86,7 @@ def erase_account(user: User) -> None:
     user_id, username = user.pk, user.get_username()
     erasing.send(sender=User, user_id=user_id, scope="account", item_ids=None, erasure=None)
     files = _export_files(user)
-    keys = list(LoginSession.objects.filter(user=user).values_list("session_key", flat=True))
-    Session.objects.filter(session_key__in=keys).delete()
+    sessions.end_all(user_id)
     for log in (AccessAttempt, AccessFailureLog, AccessLog):
         log.objects.filter(username=username).delete()
     _delete_history(user, None)  # explicit, before the cascade, so listeners see plain deletes

@@ -11,29 +11,32 @@ import csv
 import io
 import json
 import secrets
+import time
 import zipfile
 from collections.abc import Callable, Iterable, Mapping
 from datetime import timedelta
 from decimal import Decimal
 from functools import partial
+from pathlib import Path
 from typing import Any
 
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import transaction
 from django.utils import timezone
 
 from entertainment import queueing
 from entertainment.activity.models import Play, Rating, Review
 
-from .models import DataExport, User
+from .models import DataExport, ExportStorage, User
 
 Rows = list[dict[str, Any]]
 Section = Callable[[User], Rows]
 SECTIONS: dict[str, Section] = {}
 # Sections that are tables of history: also written as CSV for spreadsheets.
 CSV_SECTIONS = {"ratings", "plays", "reviews", "setting_changes", "recommendations"}
+# Longer than a build takes between writing its file and recording it on its row.
+ORPHAN_GRACE_S = 3600.0
 
 
 def _rows(values: Iterable[Mapping[str, Any]]) -> Rows:
@@ -165,9 +168,8 @@ def _csv(rows: Rows) -> str:
     return out.getvalue()
 
 
-def build(export: DataExport, progress: Callable[[int], None] | None = None) -> DataExport:
-    """Collect every section into a ZIP archive and attach it to `export`."""
-    user = export.user
+def pack(user: User, progress: Callable[[int], None] | None = None) -> bytes:
+    """Collect every section into a ZIP archive."""
     collected: dict[str, Rows] = {}
     for number, (name, section) in enumerate(SECTIONS.items(), start=1):
         collected[name] = section(user)
@@ -185,16 +187,41 @@ def build(export: DataExport, progress: Callable[[int], None] | None = None) -> 
         )
         for name in sorted(CSV_SECTIONS & set(collected)):
             archive.writestr(f"{name}.csv", _csv(collected[name]))
-    with transaction.atomic():
-        # An unguessable name: the file is only ever handed out by the owner's download view.
-        name = f"encore-export-{secrets.token_urlsafe(16)}.zip"
-        export.archive.save(name, ContentFile(buffer.getvalue()), save=False)
-        export.status = DataExport.Status.READY
-        export.progress = 100
-        export.finished_at = timezone.now()
-        export.expires_at = export.finished_at + timedelta(hours=settings.EXPORT_TTL_H)
-        export.save()
+    return buffer.getvalue()
+
+
+def store(export: DataExport, content: bytes) -> DataExport | None:
+    """Attach the archive to `export`, only if its row still exists; None when it does not.
+
+    The person may have erased their history or account while the archive was built: the
+    erasure deleted the row (and the files it knew of), and the archive holds rows that no
+    longer exist. So the row is updated, never saved (a save would insert it again), and the
+    file just written goes when no row took it. The erasure locks the rows whose files it
+    deletes, so either it sees this file on the row or this update finds no row.
+    """
+    # An unguessable name: the file is only ever handed out by the owner's download view.
+    name = f"encore-export-{secrets.token_urlsafe(16)}.zip"
+    export.archive.save(name, ContentFile(content), save=False)
+    finished = timezone.now()
+    fields = {
+        "archive": export.archive.name,
+        "status": DataExport.Status.READY,
+        "progress": 100,
+        "finished_at": finished,
+        "expires_at": finished + timedelta(hours=settings.EXPORT_TTL_H),
+    }
+    if not DataExport.objects.filter(pk=export.pk).update(**fields):
+        export.archive.storage.delete(export.archive.name or "")
+        return None
+    for field, value in fields.items():
+        setattr(export, field, value)
     return export
+
+
+def build(export: DataExport, progress: Callable[[int], None] | None = None) -> DataExport | None:
+    """Build the person's archive and attach it to `export`; None when the export was
+    erased meanwhile (nothing is kept then)."""
+    return store(export, pack(export.user, progress))
 
 
 def _queue_down(export_id: int, exc: Exception) -> None:
@@ -225,4 +252,27 @@ def purge_expired() -> int:
             storage.delete(export.archive.name or "")
         export.delete()
         count += 1
+    return count
+
+
+def sweep_orphans(grace_s: float | None = None) -> int:
+    """Delete files under EXPORT_ROOT that no export row owns (a build that stopped between
+    writing its file and recording it, anything an erasure could not reach). Files younger
+    than `grace_s` are left: a build may be about to record them."""
+    if grace_s is None:
+        grace_s = float(getattr(settings, "EXPORT_ORPHAN_GRACE_S", ORPHAN_GRACE_S))
+    root = Path(ExportStorage().location)
+    cutoff = time.time() - grace_s
+    # Read before the files: a row recorded after this read names a file younger than cutoff.
+    owned = set(DataExport.objects.exclude(archive="").values_list("archive", flat=True))
+    count = 0
+    for path in (p for p in root.rglob("*") if p.is_file()):
+        if path.relative_to(root).as_posix() in owned:
+            continue
+        try:
+            if path.stat().st_mtime < cutoff:
+                path.unlink()
+                count += 1
+        except FileNotFoundError:  # deleted meanwhile (an erasure, another sweep)
+            continue
     return count

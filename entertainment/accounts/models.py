@@ -178,11 +178,20 @@ class ErasureRequest(models.Model):
 
 
 class PersonalDataAccess(models.Model):
-    """A staff member looked at a person's raw history, reviews or export (an audit trail)."""
+    """A staff member looked at a person's raw history, reviews or export (an audit trail).
+
+    The trail outlives its author: erasing a staff member's account keeps their rows, with the
+    name and id they had (the link itself goes, as the account does)."""
 
     staff = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="personal_data_views"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="personal_data_views",
     )
+    staff_name = models.CharField(max_length=150, blank=True)
+    staff_ref = models.PositiveBigIntegerField(null=True, blank=True, db_index=True)
     subject = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,
@@ -198,4 +207,4 @@ class PersonalDataAccess(models.Model):
         verbose_name_plural = "personal data accesses"
 
     def __str__(self) -> str:
-        return f"{self.staff_id} viewed {self.what}"
+        return f"{self.staff_name or self.staff_id} viewed {self.what}"

@@ -19,7 +19,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from entertainment.activity.models import Play, Rating, Review
 
-from . import own_data
+from . import own_data, sessions
 from .erasure import erase_account, erase_history
 from .export import request_export
 from .models import DataExport, ReviewVisibility, SettingChange, User
@@ -159,6 +159,8 @@ def erase_items(request: HttpRequest) -> HttpResponse:
             ids = form.cleaned_data["items"]
             if request.POST.get("confirm") == "yes":
                 erasure = erase_history(user, item_ids=ids)
+                # This request's session was read before the erasure and may be saved after.
+                sessions.drop_paused_plays(request.session, ids)
                 messages.success(
                     request,
                     f"Erased your history of {len(ids)} item{'s' if len(ids) != 1 else ''}: "
@@ -192,6 +194,7 @@ def erase_all_history(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         if request.POST.get("confirm") == "yes":
             erasure = erase_history(user)
+            sessions.drop_paused_plays(request.session, None)
             messages.success(
                 request,
                 f"Erased all your history: {erasure.rows_deleted} "

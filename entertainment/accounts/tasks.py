@@ -26,13 +26,15 @@ def build_export(export_id: int) -> int | None:
     ).update(status=DataExport.Status.BUILDING)
     if not claimed:
         return None
-    export = DataExport.objects.select_related("user").get(pk=export_id)
+    export = DataExport.objects.select_related("user").filter(pk=export_id).first()
+    if export is None:  # erased since it was claimed
+        return None
 
     def progress(percent: int) -> None:
         DataExport.objects.filter(pk=export_id).update(progress=percent)
 
     try:
-        build(export, progress)
+        built = build(export, progress)
     except Exception as exc:
         DataExport.objects.filter(pk=export_id).update(
             status=DataExport.Status.FAILED,
@@ -40,11 +42,19 @@ def build_export(export_id: int) -> int | None:
             finished_at=timezone.now(),
         )
         raise
-    return export_id
+    return None if built is None else export_id
 
 
 @shared_task(name="accounts.purge_expired_exports")
 def purge_expired_exports() -> int:
-    from .export import purge_expired
+    """Expired exports, and files under EXPORT_ROOT that no export owns."""
+    from .export import purge_expired, sweep_orphans
+
+    return purge_expired() + sweep_orphans()
+
+
+@shared_task(name="accounts.purge_expired_sessions")
+def purge_expired_sessions() -> int:
+    from .sessions import purge_expired
 
     return purge_expired()

@@ -230,3 +230,132 @@ def test_lists_of_a_trained_model_are_the_best_per_kind_of_its_ranking(world, mo
                     assert entry.reason.startswith("Popular in ")
         assert found[Kind.MUSIC].entries == []  # no music in the catalogue, nothing popular
     assert cited  # reasons name the person's own items
+
+
+# --- The warm-up racing a privacy change or an erasure ---------------------------------------
+# Each race pauses the batch at a named step: one person's history has been read and ranked,
+# their lists not yet cached; the other actor (a privacy change, an erasure) commits there.
+
+
+@pytest.fixture
+def committed(django_capture_on_commit_callbacks):
+    """`committed(f)`: call f as its own transaction would, its on-commit work run as it ends
+    (a privacy change or an erasure committed by another request)."""
+
+    def run(step):
+        with django_capture_on_commit_callbacks(execute=True):
+            return step()
+
+    return run
+
+
+def _meanwhile(monkeypatch, person, step):
+    """Run `step()` once, right after `person`'s lists are computed and before they are cached."""
+    compute = personal.compute
+    done: list[object] = []
+
+    def pausing(user_id, *args, **kwargs):
+        found = compute(user_id, *args, **kwargs)
+        if user_id == person.pk and not done:
+            done.append(step())
+        return found
+
+    monkeypatch.setattr(personal, "compute", pausing)
+
+
+def _cached_lists(person) -> dict:
+    return cache.get_many([lists.cache_key(person.pk, kind) for kind in Kind.values])
+
+
+def test_personalisation_switched_off_mid_batch_leaves_no_list_and_none_in_the_export(
+    films, monkeypatch, committed
+):
+    from entertainment.accounts.privacy import change_settings
+    from recommender.exports import recommendations
+
+    films, _ = films
+    person, other = UserFactory(), UserFactory()
+    for someone in (person, other):
+        PlayFactory(user=someone, item=films[0])
+    _meanwhile(
+        monkeypatch, person, lambda: committed(lambda: change_settings(person, personalised=False))
+    )
+
+    assert refresh.refresh_people([person.pk, other.pk]) == 1
+
+    assert _cached_lists(person) == {}
+    assert lists.for_person(person, Kind.FILM, 10).personalised is False
+    assert recommendations(person) == []
+    assert _read(other)[1]
+    # Switched on again: nothing computed before the switch passes for current.
+    committed(lambda: change_settings(person, personalised=True))
+    assert not _read(person)[1]
+
+
+def test_lists_computed_before_an_erasure_mid_batch_are_neither_served_nor_kept(
+    films, monkeypatch, committed
+):
+    from entertainment.accounts.erasure import erase_history
+
+    films, _ = films
+    person = UserFactory()
+    PlayFactory(user=person, item=films[2], started_at=timezone.now() - timedelta(days=1))
+    PlayFactory(user=person, item=films[0])  # the latest: the lists follow from it
+    lists.touch([person.pk])
+    _meanwhile(monkeypatch, person, lambda: committed(lambda: erase_history(person, [films[0].pk])))
+
+    refresh.refresh_people([person.pk])
+
+    # The cache holds nothing that names the erased item, even unserved.
+    assert "Film 0" not in repr(_cached_lists(person))
+    found, warm = _read(person)
+    assert not warm  # computed again on the read, from the history as it is now
+    reasons = [e.reason for e in found[Kind.FILM].entries]
+    assert reasons and not [r for r in reasons if "Film 0" in r]
+
+
+def test_an_account_erased_mid_batch_stops_nothing_and_leaves_nothing(
+    films, monkeypatch, committed
+):
+    from entertainment.accounts.erasure import erase_account
+
+    films, _ = films
+    people = [UserFactory() for _ in range(3)]
+    for person in people:
+        PlayFactory(user=person, item=films[0])
+    erased = people[1]
+    erased_id = erased.pk
+    _meanwhile(monkeypatch, erased, lambda: committed(lambda: erase_account(erased)))
+
+    assert refresh.refresh_people([p.pk for p in people]) == 2
+
+    assert cache.get_many(lists.read_keys(erased_id, list(Kind.values))) == {}
+    for person in (people[0], people[2]):
+        assert _read(person)[1]
+
+
+def test_a_transient_failure_retries_the_batch_after_finishing_the_rest(films, monkeypatch):
+    from django.db import OperationalError
+
+    films, _ = films
+    people = [UserFactory() for _ in range(3)]
+    for person in people:
+        PlayFactory(user=person, item=films[0])
+    blinked = people[0]
+    compute = lists.compute
+    failures: list[int] = []
+
+    def blinking(user_id, current=None):
+        if user_id == blinked.pk and not failures:
+            failures.append(user_id)
+            raise OperationalError("server closed the connection unexpectedly")
+        return compute(user_id, current)
+
+    monkeypatch.setattr(lists, "compute", blinking)
+    monkeypatch.setattr(tasks.refresh_batch, "default_retry_delay", 0)
+
+    tasks.refresh_batch.apply(args=[[p.pk for p in people]])
+
+    assert failures == [blinked.pk]
+    for person in people:
+        assert _read(person)[1], person
