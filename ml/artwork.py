@@ -14,7 +14,6 @@ neighbour in embedding space (a hit when they share a genre), each beside its ch
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -22,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from ml.artefacts import hash_files, load_array, read_meta, save_arrays, write_meta, writing
+from ml.csvfiles import read_rows
 from ml.data import DataError
 from ml.progress import Progress, keras_callback, scaled
 
@@ -53,29 +53,22 @@ class ArtworkDataError(DataError):
 def read_labels(labels_csv: Path | str) -> tuple[list[str], list[list[str]]]:
     """Read `file,genres` rows; genres are '|'-separated and may be empty for none."""
     path = Path(labels_csv)
-    try:
-        raw = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ArtworkDataError(f"{path}: no such file") from None
-    except UnicodeDecodeError as exc:
-        raise ArtworkDataError(f"{path}: not UTF-8 text ({exc.reason})") from None
-    reader = csv.reader(raw.splitlines())
-    header = [h.strip().lower() for h in next(reader, [])]
+    records = read_rows(path, ArtworkDataError)
+    _, first = next(records, (1, []))
+    header = [h.strip().lower() for h in first]
     if header[:2] != ["file", "genres"]:
         raise ArtworkDataError(f"{path}, line 1: expected the header 'file,genres', got {header}")
     files: list[str] = []
     genres: list[list[str]] = []
     seen: set[str] = set()
-    for row in reader:
-        if not row:
-            continue
+    for number, row in records:
         if len(row) != len(header) or not row[0].strip():
             raise ArtworkDataError(
-                f"{path}, line {reader.line_num}: expected 'file,genres', got {','.join(row)!r}"
+                f"{path}, line {number}: expected 'file,genres', got {','.join(row)!r}"
             )
         name = row[0].strip()
         if name in seen:
-            raise ArtworkDataError(f"{path}, line {reader.line_num}: {name!r} is listed twice")
+            raise ArtworkDataError(f"{path}, line {number}: {name!r} is listed twice")
         seen.add(name)
         files.append(name)
         genres.append(sorted({g.strip() for g in row[1].split("|") if g.strip()}))

@@ -3,17 +3,19 @@
     I.csv: user,item,timestamp,weight   timestamp (a number, e.g. Unix seconds), weight may be empty
     R.csv: user,item,text,rating        rating may be empty
 
-Ids are strings kept exactly as given. Any malformed row stops reading with a `DataError` that
+Ids and review text are strings kept exactly as given (ml.csvfiles reads every CSV: a review
+may span lines or hold any character). Any malformed row stops reading with a `DataError` that
 names the file and the line, so nothing is half-read.
 """
 
 from __future__ import annotations
 
-import csv
 import math
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+
+from ml.csvfiles import read_rows, write_rows
 
 INTERACTION_COLUMNS = ("user", "item", "timestamp", "weight")
 REVIEW_COLUMNS = ("user", "item", "text", "rating")
@@ -40,37 +42,23 @@ class Review:
 
 
 def _rows(path: Path, columns: tuple[str, ...]) -> Iterator[tuple[int, dict[str, str]]]:
-    try:
-        handle = path.open(newline="", encoding="utf-8")
-    except OSError as exc:
-        raise DataError(f"{path}: cannot open ({exc.strerror})") from None
-    with handle:
-        reader = csv.reader(handle)
-        try:
-            header = next(reader, None)
-            if header is None:
-                raise DataError(f"{path}: empty file, expected the header {','.join(columns)}")
-            header = [name.strip().lstrip("\ufeff") for name in header]
-            missing = [c for c in columns if c not in header]
-            if missing:
-                raise DataError(
-                    f"{path}, line 1: header must be {','.join(columns)} "
-                    f"(missing {', '.join(missing)})"
-                )
-            index = {c: header.index(c) for c in columns}
-            for row in reader:
-                if not row or (len(row) == 1 and not row[0].strip()):
-                    continue
-                if len(row) != len(header):
-                    raise DataError(
-                        f"{path}, line {reader.line_num}: expected {len(header)} fields, "
-                        f"found {len(row)}"
-                    )
-                yield reader.line_num, {c: row[i] for c, i in index.items()}
-        except csv.Error as exc:
-            raise DataError(f"{path}, line {reader.line_num}: {exc}") from None
-        except UnicodeDecodeError:
-            raise DataError(f"{path}: not UTF-8 text") from None
+    records = read_rows(path, DataError)
+    first = next(records, None)
+    if first is None:
+        raise DataError(f"{path}: empty file, expected the header {','.join(columns)}")
+    header = [name.strip() for name in first[1]]
+    missing = [c for c in columns if c not in header]
+    if missing:
+        raise DataError(
+            f"{path}, line 1: header must be {','.join(columns)} (missing {', '.join(missing)})"
+        )
+    index = {c: header.index(c) for c in columns}
+    for line, row in records:
+        if len(row) == 1 and not row[0].strip():
+            continue
+        if len(row) != len(header):
+            raise DataError(f"{path}, line {line}: expected {len(header)} fields, found {len(row)}")
+        yield line, {c: row[i] for c, i in index.items()}
 
 
 def _number(value: str, field: str, where: str, *, empty: float | None) -> float | None:
@@ -129,22 +117,21 @@ def read_reviews(path: Path | str) -> list[Review]:
 
 
 def write_interactions(path: Path | str, interactions: Iterable[Interaction]) -> None:
-    with Path(path).open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(INTERACTION_COLUMNS)
-        for it in interactions:
-            ts = "" if it.timestamp is None else f"{it.timestamp:g}"
-            writer.writerow([it.user, it.item, ts, f"{it.weight:g}"])
+    rows = (
+        [it.user, it.item, "" if it.timestamp is None else f"{it.timestamp:g}", f"{it.weight:g}"]
+        for it in interactions
+    )
+    write_rows(path, INTERACTION_COLUMNS, rows)
 
 
 def read_movielens(path: Path | str) -> list[Interaction]:
     """MovieLens ratings.csv (userId,movieId,rating,timestamp): every rating is one interaction."""
     path = Path(path)
-    out = []
-    with path.open(newline="", encoding="utf-8") as handle:
-        for row in csv.DictReader(handle):
-            out.append(Interaction(row["userId"], row["movieId"], float(row["timestamp"]), 1.0))
-    return out
+    columns = ("userId", "movieId", "timestamp")
+    return [
+        Interaction(row["userId"], row["movieId"], float(row["timestamp"]), 1.0)
+        for _, row in _rows(path, columns)
+    ]
 
 
 def user_histories(interactions: Iterable[Interaction]) -> dict[str, list[Interaction]]:
@@ -232,11 +219,8 @@ class Recommendation:
 
 
 def write_recommendations(path: Path | str, rows: Iterable[Recommendation]) -> int:
-    count = 0
-    with Path(path).open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(RECOMMENDATION_COLUMNS)
-        for row in rows:
-            writer.writerow([row.user, row.item, row.rank, f"{row.score:.6g}", row.reason])
-            count += 1
-    return count
+    return write_rows(
+        path,
+        RECOMMENDATION_COLUMNS,
+        ([row.user, row.item, row.rank, f"{row.score:.6g}", row.reason] for row in rows),
+    )

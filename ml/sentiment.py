@@ -17,7 +17,6 @@ and the vectorisers rebuilt from them on load, so `model.keras` holds only numer
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import json
 import re
@@ -29,6 +28,7 @@ from typing import Any
 import numpy as np
 
 from ml.artefacts import ArtefactError, read_meta, write_meta, writing
+from ml.csvfiles import READ_ENCODING, read_rows
 from ml.data import DataError
 from ml.progress import Progress, keras_callback, scaled
 
@@ -99,27 +99,36 @@ def normalise(text: str) -> str:
 
 def read_labelled(path: Path | str) -> tuple[list[str], np.ndarray]:
     """Read `text,label` (0/1) or `text,rating` (weak labels: >= 4 positive, <= 2 negative, the
-    rest dropped) CSV with a header, or the UCI `sentence<TAB>label` text format."""
+    rest dropped) CSV with a header, or the UCI `sentence<TAB>label` text format.
+
+    Texts come back exactly as written: a review may span lines or hold any character
+    (ml.csvfiles reads the CSV; the UCI format breaks lines at line feeds only)."""
     path = Path(path)
     try:
-        raw = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise LabelledDataError(f"{path}: no such file") from None
+        with path.open(newline="", encoding=READ_ENCODING) as handle:
+            first = handle.readline()
+    except OSError as exc:
+        raise LabelledDataError(f"{path}: cannot open ({exc.strerror})") from None
     except UnicodeDecodeError as exc:
         raise LabelledDataError(f"{path}: not UTF-8 text ({exc.reason})") from None
-    first = raw.split("\n", 1)[0]
     if "\t" in first and "," not in first.split("\t")[-1]:
-        return _read_tab_separated(path, raw)
-    return _read_csv(path, raw)
+        return _read_tab_separated(path)
+    return _read_csv(path)
 
 
-def _read_tab_separated(path: Path, raw: str) -> tuple[list[str], np.ndarray]:
+def _read_tab_separated(path: Path) -> tuple[list[str], np.ndarray]:
+    try:
+        raw = path.read_bytes().decode(READ_ENCODING)
+    except UnicodeDecodeError as exc:
+        raise LabelledDataError(f"{path}: not UTF-8 text ({exc.reason})") from None
     texts: list[str] = []
     labels: list[int] = []
-    for number, line in enumerate(raw.splitlines(), start=1):
+    # Lines end at "\n" (or "\r\n") only: str.splitlines() would also break a sentence at
+    # \x0c, \x85, \u2028 and the like, which are text.
+    for number, line in enumerate(raw.split("\n"), start=1):
         if not line.strip():
             continue
-        text, sep, label = line.rpartition("\t")
+        text, sep, label = line.removesuffix("\r").rpartition("\t")
         if not sep or label.strip() not in ("0", "1"):
             raise LabelledDataError(
                 f"{path}, line {number}: expected 'sentence<TAB>0|1', got {line[:60]!r}"
@@ -129,9 +138,20 @@ def _read_tab_separated(path: Path, raw: str) -> tuple[list[str], np.ndarray]:
     return _checked(path, texts, labels)
 
 
-def _read_csv(path: Path, raw: str) -> tuple[list[str], np.ndarray]:
-    reader = csv.reader(raw.splitlines())
-    header = [h.strip().lower() for h in next(reader, [])]
+def weak_label(rating: float) -> int | None:
+    """A star rating as a sentiment label: >= 4 positive, <= 2 negative, otherwise none (a
+    lukewarm rating says little about the words)."""
+    if rating >= 4:
+        return 1
+    if rating <= 2:
+        return 0
+    return None
+
+
+def _read_csv(path: Path) -> tuple[list[str], np.ndarray]:
+    records = read_rows(path, LabelledDataError)
+    _, first = next(records, (1, []))
+    header = [h.strip().lower() for h in first]
     if "text" not in header or not ({"label", "rating"} & set(header)):
         raise LabelledDataError(
             f"{path}, line 1: expected a header with 'text' and 'label' or 'rating', got {header}"
@@ -141,10 +161,7 @@ def _read_csv(path: Path, raw: str) -> tuple[list[str], np.ndarray]:
     value_at = header.index("rating" if by_rating else "label")
     texts: list[str] = []
     labels: list[int] = []
-    for row in reader:
-        number = reader.line_num
-        if not row:
-            continue
+    for number, row in records:
         if len(row) != len(header):
             raise LabelledDataError(
                 f"{path}, line {number}: {len(row)} fields, the header has {len(header)}"
@@ -152,22 +169,19 @@ def _read_csv(path: Path, raw: str) -> tuple[list[str], np.ndarray]:
         value = row[value_at].strip()
         if by_rating:
             try:
-                rating = float(value)
+                label = weak_label(float(value))
             except ValueError:
                 raise LabelledDataError(
                     f"{path}, line {number}: rating {value!r} is not a number"
                 ) from None
-            if rating >= 4:
-                labels.append(1)
-            elif rating <= 2:
-                labels.append(0)
-            else:
-                continue  # a lukewarm rating says little about the words: not a weak label
+            if label is None:
+                continue
+            labels.append(label)
         elif value in ("0", "1"):
             labels.append(int(value))
         else:
             raise LabelledDataError(f"{path}, line {number}: label {value!r} is not 0 or 1")
-        texts.append(row[text_at].strip())
+        texts.append(row[text_at])  # exactly as written: normalise() handles the spacing
     return _checked(path, texts, labels)
 
 
@@ -180,24 +194,17 @@ def _checked(path: Path, texts: list[str], labels: list[int]) -> tuple[list[str]
 def read_texts(path: Path | str) -> list[str]:
     """Texts to score: a CSV with a `text` column (other columns ignored)."""
     path = Path(path)
-    try:
-        raw = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise LabelledDataError(f"{path}: no such file") from None
-    except UnicodeDecodeError as exc:
-        raise LabelledDataError(f"{path}: not UTF-8 text ({exc.reason})") from None
-    reader = csv.reader(raw.splitlines())
-    header = [h.strip().lower() for h in next(reader, [])]
+    records = read_rows(path, LabelledDataError)
+    _, first = next(records, (1, []))
+    header = [h.strip().lower() for h in first]
     if "text" not in header:
         raise LabelledDataError(f"{path}, line 1: expected a header with a 'text' column")
     at = header.index("text")
     texts = []
-    for row in reader:
-        if not row:
-            continue
+    for number, row in records:
         if len(row) != len(header):
             raise LabelledDataError(
-                f"{path}, line {reader.line_num}: {len(row)} fields, the header has {len(header)}"
+                f"{path}, line {number}: {len(row)} fields, the header has {len(header)}"
             )
         texts.append(row[at])
     return texts

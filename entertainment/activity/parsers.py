@@ -33,7 +33,8 @@ class ParsedLines(list[Any]):
 
 
 class JSONLinesParser(BaseParser):
-    """JSON Lines (https://jsonlines.org): one JSON value per line; blank lines are skipped."""
+    """JSON Lines (https://jsonlines.org): one JSON value per line, lines separated by "\n"
+    (optionally "\r\n"); blank lines are skipped."""
 
     media_type = "application/jsonl"
 
@@ -46,7 +47,10 @@ class JSONLinesParser(BaseParser):
     ) -> ParsedLines:
         events: list[Any] = []
         lines: list[int] = []
-        for number, line in enumerate(read_text(stream).splitlines(), start=1):
+        # Lines end at "\n" only ("\r\n" leaves a "\r", which JSON reads as whitespace).
+        # str.splitlines() would also end a line at U+2028, U+2029, U+0085 or a form feed,
+        # splitting a valid event whose text holds one and shifting every line number after.
+        for number, line in enumerate(read_text(stream).split("\n"), start=1):
             if not line.strip():
                 continue
             try:

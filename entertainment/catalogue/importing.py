@@ -79,8 +79,14 @@ def checked_encoding(name: str) -> str:
         raise CommandError(f"Unknown text encoding {name!r} (try utf-8 or latin-1).") from None
 
 
-def text_lines(path: Path, encoding: str, progress: Progress) -> Iterator[tuple[int, str]]:
-    """(line number, text without line ending), decoding line by line to name a bad line."""
+def text_lines(
+    path: Path, encoding: str, progress: Progress, *, keep_ends: bool = False
+) -> Iterator[tuple[int, str]]:
+    """(line number, text), decoding line by line to name a bad line.
+
+    Lines end at b"\\n" only (the file is read as bytes), so \\x0c, \\x85, U+2028 and the like
+    stay inside their line, as they are text. The line ending is dropped unless `keep_ends`.
+    """
     with path.open("rb") as f, progress.bar(path.stat().st_size, path.name, "B") as bar:
         for number, raw in enumerate(f, start=1):
             bar.update(len(raw))
@@ -95,7 +101,7 @@ def text_lines(path: Path, encoding: str, progress: Progress) -> Iterator[tuple[
                 ) from None
             if number == 1:
                 text = text.removeprefix("\ufeff")
-            yield number, text.rstrip("\r\n")
+            yield number, text if keep_ends else text.removesuffix("\n").removesuffix("\r")
 
 
 def split_records(
@@ -134,23 +140,31 @@ def csv_records(
     progress: Progress,
     header: Sequence[str] | None = None,
 ) -> Iterator[tuple[int, list[str]]]:
-    """Records of a comma-separated file with optional quoting (titles hold commas)."""
+    """Records of a comma-separated file with optional quoting (titles hold commas).
+
+    The csv reader gets each line with its own ending, as a file opened with newline="" gives
+    them, so a quoted field keeps its line break exactly ("\\r\\n" stays "\\r\\n"). Strict: an
+    unclosed quote is an error at the line it opens, not the rest of the file in one field.
+    A record is numbered by the line it starts on.
+    """
     least, most = columns if isinstance(columns, tuple) else (columns, columns)
-    reader = csv.reader(text + "\n" for _, text in text_lines(path, encoding, progress))
+    lines = text_lines(path, encoding, progress, keep_ends=True)
+    reader = csv.reader((text for _, text in lines), strict=True)
     expect_header = header is not None
+    number = 1
     try:
         for fields in reader:
-            number = reader.line_num
             if expect_header:
                 expect_header = False
                 if [f.strip().lower() for f in fields] != [h.lower() for h in header or ()]:
                     raise LineError(path, number, f"expected the header {','.join(header or ())!r}")
+                number = reader.line_num + 1
                 continue
-            if not fields or not "".join(fields).strip():
-                continue
-            yield number, check_columns(path, number, fields, least, most, ",")
+            if fields and "".join(fields).strip():
+                yield number, check_columns(path, number, fields, least, most, ",")
+            number = reader.line_num + 1
     except csv.Error as exc:
-        raise LineError(path, reader.line_num, f"malformed CSV: {exc}") from None
+        raise LineError(path, number, f"malformed CSV: {exc}") from None
 
 
 def check_columns(

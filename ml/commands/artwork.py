@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import sys
 from pathlib import Path
 
 from ml.artwork import IMAGE_EXTENSIONS, ArtworkDataError, image_files, read_labels
 from ml.commands import Subparsers, positive_int, progress_bar
+from ml.csvfiles import write_rows
 
 
 def register(subparsers: Subparsers) -> None:
@@ -70,9 +70,12 @@ def run_embed(args: argparse.Namespace) -> None:
     probabilities, embeddings = model.infer(paths)
     genres = model.genres_of(probabilities)
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    with args.out.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["file", "genres", *(f"e{i}" for i in range(embeddings.shape[1]))])
-        for path, row, gs in zip(paths, embeddings.tolist(), genres, strict=True):
-            writer.writerow([path.name, "|".join(gs), *(f"{v:.6f}" for v in row)])
+    write_rows(
+        args.out,
+        ["file", "genres", *(f"e{i}" for i in range(embeddings.shape[1]))],
+        (
+            [path.name, "|".join(gs), *(f"{v:.6f}" for v in row)]
+            for path, row, gs in zip(paths, embeddings.tolist(), genres, strict=True)
+        ),
+    )
     print(f"wrote {len(paths)} embeddings to {args.out}")

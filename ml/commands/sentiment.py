@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 from pathlib import Path
 
 from ml.commands import CommandError, Subparsers, positive_int, progress_bar
+from ml.csvfiles import write_rows
 from ml.sentiment import read_labelled, read_texts
 
 
@@ -62,9 +62,12 @@ def run_predict(args: argparse.Namespace) -> None:
     texts = read_texts(args.inp)
     probabilities = load_sentiment(args.model).predict(texts)
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    with args.out.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["text", "label", "probability"])
-        for text, p in zip(texts, probabilities.tolist(), strict=True):
-            writer.writerow([text, int(p >= 0.5), f"{p:.6f}"])
+    write_rows(
+        args.out,
+        ["text", "label", "probability"],
+        (
+            [text, int(p >= 0.5), f"{p:.6f}"]
+            for text, p in zip(texts, probabilities.tolist(), strict=True)
+        ),
+    )
     print(f"wrote {len(texts)} predictions to {args.out}")

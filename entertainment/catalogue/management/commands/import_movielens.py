@@ -51,8 +51,11 @@ GENRES_100K = [
     "Sci-Fi", "Thriller", "War", "Western",
 ]  # fmt: skip
 NO_GENRES = {"(no genres listed)", "unknown"}
-YEAR_AT_END = re.compile(r"^(?P<title>.*?)\s*\((?P<year>\d{4})(?:\s*[-\u2013]\s*\d{0,4})?\)\s*$")
-ARTICLE_AT_END = re.compile(r"^(?P<rest>.+), (?P<article>The|A|An)$")
+# DOTALL: a title may hold a line break (a quoted CSV field), and its year still ends it.
+YEAR_AT_END = re.compile(
+    r"^(?P<title>.*?)\s*\((?P<year>\d{4})(?:\s*[-\u2013]\s*\d{0,4})?\)\s*$", re.DOTALL
+)
+ARTICLE_AT_END = re.compile(r"^(?P<rest>.+), (?P<article>The|A|An)$", re.DOTALL)
 RELEASE_YEAR = re.compile(r"(\d{4})$")
 
 
