@@ -49,9 +49,9 @@ def seed(n_people: int, items_per_kind: int, history: int, model_dir: Path) -> l
     import numpy as np
     import synthetic_model
     from django.core.management import call_command
-    from rest_framework.authtoken.models import Token
 
     from entertainment.accounts.models import User
+    from entertainment.accounts.tokens import issue_tokens
     from entertainment.activity.models import Play
     from entertainment.catalogue.models import Genre, Item
     from ml.ranking import EXACT_BELOW
@@ -77,7 +77,7 @@ def seed(n_people: int, items_per_kind: int, history: int, model_dir: Path) -> l
         item.genres.set(rng.sample(genres[item.kind], 2))
     synthetic_model.write_model(model_dir, n_items, index=n_items >= EXACT_BELOW)
     users = User.objects.bulk_create(User(username=f"bench{n}") for n in range(n_people))
-    tokens = Token.objects.bulk_create(Token(user=u, key=Token.generate_key()) for u in users)
+    keys = issue_tokens(users)
     draw = np.random.default_rng(0)
     start = datetime(2025, 1, 1, tzinfo=UTC)
     Play.objects.bulk_create(
@@ -94,7 +94,7 @@ def seed(n_people: int, items_per_kind: int, history: int, model_dir: Path) -> l
     )  # fmt: skip
     for user in users:
         lists.compute(user.pk)
-    return [t.key for t in tokens]
+    return keys
 
 
 def main() -> int:

@@ -100,14 +100,12 @@ def setup_site() -> None:
 def people(n_people: int) -> tuple[list[Person], Person]:
     """People with tokens and privacy settings (as anyone has them after their first read),
     and one more: the events' test person."""
-    from rest_framework.authtoken.models import Token
-
     from entertainment.accounts.models import PrivacySettings, User
+    from entertainment.accounts.tokens import issue_tokens
 
     users = User.objects.bulk_create(User(username=f"bench{n}") for n in range(n_people + 1))
     PrivacySettings.objects.bulk_create(PrivacySettings(user=u) for u in users)
-    tokens = Token.objects.bulk_create(Token(user=u, key=Token.generate_key()) for u in users)
-    everyone = [Person(t.user.pk, t.key) for t in tokens]
+    everyone = [Person(u.pk, key) for u, key in zip(users, issue_tokens(users), strict=True)]
     return everyone[:-1], everyone[-1]
 
 

@@ -6,6 +6,9 @@ an SSL redirect. `make demo` and the test suite opt out explicitly through the e
 
 from __future__ import annotations
 
+import os
+import sys
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -40,7 +43,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "rest_framework",
-    "rest_framework.authtoken",
+    # API tokens stored hashed, with an expiry (entertainment/accounts/tokens.py).
+    "knox",
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -57,7 +61,12 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
+    # A body larger than its view takes is a 413 before anything reads it (the CSRF check
+    # below reads a form body).
+    "entertainment.body_limits.RequestBodyLimitMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
+    # Many failures on one username from anywhere: log-in attempts on it spaced out.
+    "entertainment.throttling.LoginSlowdownMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -208,6 +217,13 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 3600.0,
         "options": {"expires": 1800},
     },
+    # Django never deletes expired sessions by itself (`clearsessions` is left to a cron); each
+    # holds a person's key and what they played while paused.
+    "purge-expired-sessions": {
+        "task": "accounts.purge_expired_sessions",
+        "schedule": env_float("SESSION_PURGE_INTERVAL_S", 3600.0),
+        "options": {"expires": 1800},
+    },
     "retrain-after-erasure": {
         "task": "recommender.retrain_after_erasure",
         "schedule": env_float("ERASURE_CHECK_INTERVAL_S", 3600.0),
@@ -231,8 +247,14 @@ PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.Argon2PasswordHasher",
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
 ]
+# pytest sets PYTEST_VERSION for its run, and the processes a test starts inherit it.
+RUNNING_TESTS = "PYTEST_VERSION" in os.environ or sys.argv[1:2] == ["test"]
 if env_bool("FAST_PASSWORD_HASHER", False):
-    # Tests only: argon2 is deliberately slow.
+    # Tests only: argon2 is deliberately slow, and MD5 is no password hash at all.
+    if not RUNNING_TESTS:
+        raise ImproperlyConfigured(
+            "FAST_PASSWORD_HASHER stores passwords as MD5 and is for the test suite only: unset it."
+        )
     PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -248,17 +270,35 @@ LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "home"
 
-# Brute-force protection: lock a username+IP pair after repeated failures.
+# Client addresses, for rate limits and the lockout alike (entertainment/client_ip.py): how
+# many proxies of ours append to X-Forwarded-For. 0 ignores the header (anyone can write it);
+# behind the recommended TLS proxy, 1. PROXY_COUNT is this setting's former name.
+BEHIND_TLS_PROXY = env_bool("BEHIND_TLS_PROXY", False)
+NUM_PROXIES = env_int(
+    "NUM_PROXIES", env_int("PROXY_COUNT", 1 if BEHIND_TLS_PROXY else 0, minimum=0), minimum=0
+)
+
+# Brute-force protection: lock a username+address pair after repeated failures, so a stranger
+# cannot lock anyone else out...
 AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5, minimum=1)
 AXES_COOLOFF_TIME = env_float("LOGIN_COOLOFF_HOURS", 0.25)
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "accounts/locked_out.html"
-AXES_IPWARE_PROXY_COUNT = env_int("PROXY_COUNT", 0, minimum=0)
+AXES_CLIENT_IP_CALLABLE = "entertainment.client_ip.client_ip"
+# ...and slow down many addresses guessing one username: past this many failures on it within
+# the cool-off, one attempt on it every LOGIN_USERNAME_INTERVAL_S (entertainment/throttling.py).
+LOGIN_USERNAME_SLOW_AFTER = env_int("LOGIN_USERNAME_SLOW_AFTER", 20, minimum=1)
+LOGIN_USERNAME_INTERVAL_S = env_int("LOGIN_USERNAME_INTERVAL_S", 10, minimum=1)
+
+# API tokens (django-rest-knox): hashed, expiring this long after they are issued.
+API_TOKEN_TTL_H = env_float("API_TOKEN_TTL_H", 720.0)
+API_TOKEN_MAX_PER_USER = env_int("API_TOKEN_MAX_PER_USER", 10, minimum=1)
+REST_KNOX = {"TOKEN_TTL": timedelta(hours=API_TOKEN_TTL_H), "AUTH_HEADER_PREFIX": "Token"}
 
 # --- Security -------------------------------------------------------------------------------
 # On by default; BEHIND_TLS_PROXY trusts X-Forwarded-Proto, and each switch can be turned off.
-if env_bool("BEHIND_TLS_PROXY", False):
+if BEHIND_TLS_PROXY:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)
 SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", not DEBUG)
@@ -303,13 +343,29 @@ STORAGES = {
 # Personal data exports: never under MEDIA_ROOT, which is public.
 EXPORT_ROOT = Path(env_str("EXPORT_ROOT", str(VAR_DIR / "exports")) or VAR_DIR / "exports")
 EXPORT_TTL_H = env_float("EXPORT_TTL_H", 48.0)
+# A file under EXPORT_ROOT that no export row owns is deleted by the hourly purge once this old
+# (younger ones may belong to a build about to record its file).
+EXPORT_ORPHAN_GRACE_S = env_float("EXPORT_ORPHAN_GRACE_S", 3600.0)
 # Media is served by the app too (a self-hosted service with no separate file server); see urls.
 SERVE_MEDIA = env_bool("SERVE_MEDIA", True)
 
 # Artwork upload limits: bytes on the wire and decoded pixels (decompression bombs).
 ARTWORK_MAX_BYTES = env_int("ARTWORK_MAX_BYTES", 5 * 1024 * 1024, minimum=1024)
 ARTWORK_MAX_PIXELS = env_int("ARTWORK_MAX_PIXELS", 25_000_000, minimum=1024)
+# Request bodies (entertainment/body_limits.py): what every view reads at most, the views that
+# need more or much less (by URL name), and the cap over all of them (bulk ingestion's).
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 20 * 1024 * 1024, minimum=1)
+REQUEST_BODY_MAX_BYTES = env_int("REQUEST_BODY_MAX_BYTES", 64 * 1024, minimum=1024)
+_ARTWORK_FORM_BYTES = ARTWORK_MAX_BYTES + 64 * 1024  # the file and the form around it
+REQUEST_BODY_LIMITS = {
+    "events-bulk": DATA_UPLOAD_MAX_MEMORY_SIZE,
+    "item-artwork": _ARTWORK_FORM_BYTES,
+    "admin:catalogue_item_add": _ARTWORK_FORM_BYTES,
+    "admin:catalogue_item_change": _ARTWORK_FORM_BYTES,
+    # Anonymous: a username and a password; at most 200 item ids.
+    "auth-token": 8 * 1024,
+    "session-next": 16 * 1024,
+}
 
 # --- REST API -------------------------------------------------------------------------------
 API_PAGE_SIZE = env_int("API_PAGE_SIZE", 20, minimum=1)
@@ -326,16 +382,16 @@ REST_FRAMEWORK = {
     "ORJSON_RENDERER_OPTIONS": (orjson.OPT_NON_STR_KEYS, orjson.OPT_UTC_Z),
     # Token first: an anonymous request is then answered 401 with `WWW-Authenticate: Token`.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "entertainment.accounts.tokens.ApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticatedOrReadOnly"],
     "DEFAULT_PAGINATION_CLASS": "entertainment.pagination.CappedPageNumberPagination",
-    "DEFAULT_PARSER_CLASSES": [
-        "entertainment.parsers.BoundedJSONParser",
-        "rest_framework.parsers.FormParser",
-        "rest_framework.parsers.MultiPartParser",
-    ],
+    # JSON only: no page posts a form to the API; views that take files name the multipart
+    # parser themselves (an item's artwork).
+    "DEFAULT_PARSER_CLASSES": ["entertainment.parsers.BoundedJSONParser"],
+    # For anything asking DRF for a client address; the throttles use client_ip, same count.
+    "NUM_PROXIES": NUM_PROXIES,
     "DEFAULT_FILTER_BACKENDS": [
         "django_filters.rest_framework.DjangoFilterBackend",
         "rest_framework.filters.SearchFilter",
@@ -363,6 +419,8 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Documents what every operation can answer (entertainment/schema.py).
+    "DEFAULT_GENERATOR_CLASS": "entertainment.schema.SchemaGenerator",
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "entertainment.pagination.document_pagination_errors",

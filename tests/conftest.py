@@ -46,6 +46,15 @@ def finished_run(run_id: int, timeout: float = 300) -> TrainingRun:
     return wait_for(done, timeout, f"training run {run_id}")
 
 
+def api_token(user) -> str:
+    """A new API token for `user`: its key, which exists only here (the database keeps a hash).
+
+    Every test and benchmark that needs a token gets it this way, as a client would."""
+    from entertainment.accounts.tokens import issue_token
+
+    return issue_token(user)[1]
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -13,7 +13,12 @@ class AccountsConfig(AppConfig):
         from django.contrib.sessions.models import Session
         from django.db.models.signals import post_save
 
-        from . import sessions
+        # Receivers that must be connected in every process (manage.py, shell, workers), not
+        # only once a request has loaded the URLconf: token revocation on a password change,
+        # and the count of failed log-ins.
+        import entertainment.throttling  # noqa: F401
+
+        from . import sessions, tokens  # noqa: F401
 
         user_logged_in.connect(remember_session, dispatch_uid="accounts.remember_session")
         # Every key a person's session is saved under, not only the one of their log-in: a

@@ -35,9 +35,6 @@ Section = Callable[[User], Rows]
 SECTIONS: dict[str, Section] = {}
 # Sections that are tables of history: also written as CSV for spreadsheets.
 CSV_SECTIONS = {"ratings", "plays", "reviews", "setting_changes", "recommendations"}
-# Longer than a build takes between writing its file and recording it on its row.
-ORPHAN_GRACE_S = 3600.0
-
 
 def _rows(values: Iterable[Mapping[str, Any]]) -> Rows:
     return [dict(row) for row in values]
@@ -260,7 +257,7 @@ def sweep_orphans(grace_s: float | None = None) -> int:
     writing its file and recording it, anything an erasure could not reach). Files younger
     than `grace_s` are left: a build may be about to record them."""
     if grace_s is None:
-        grace_s = float(getattr(settings, "EXPORT_ORPHAN_GRACE_S", ORPHAN_GRACE_S))
+        grace_s = settings.EXPORT_ORPHAN_GRACE_S
     root = Path(ExportStorage().location)
     cutoff = time.time() - grace_s
     # Read before the files: a row recorded after this read names a file younger than cutoff.

@@ -187,12 +187,12 @@ def _site_environment(cluster: Cluster, var_dir: Path) -> dict[str, str]:
 
 SETUP = """
 import json
-from rest_framework.authtoken.models import Token
 from entertainment.accounts.models import User
+from entertainment.accounts.tokens import issue_token
 from entertainment.catalogue.models import Item
 person = User.objects.create_user("restart", "restart@example.org")
 item = Item.objects.create(kind="film", title="Restart", year=2001)
-print(json.dumps({"token": Token.objects.create(user=person).key, "item": item.pk}))
+print(json.dumps({"token": issue_token(person)[1], "item": item.pk}))
 """
 
 

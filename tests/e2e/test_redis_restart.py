@@ -30,7 +30,6 @@ from typing import Any
 
 import pytest
 from django.core.cache import cache
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 import entertainment
@@ -39,7 +38,7 @@ from entertainment.cache import DEFAULT_DOWN_BACKOFF_S
 from entertainment.throttling import ResilientUserRateThrottle
 from recommender import lists, serving
 from recommender.models import ModelVersion
-from tests.conftest import free_port
+from tests.conftest import api_token, free_port
 from tests.factories import ItemFactory, PlayFactory, UserFactory
 from tests.recommender.factories import ModelVersionFactory
 from tests.recommender.serving_model import write_model
@@ -181,7 +180,7 @@ def test_site_answers_without_redis_and_recovers_when_it_returns(
     throttle_key = f"{site_cache}:1:throttle_user_{person.pk}"
     server = redis_server.client()
     api = APIClient()
-    api.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=person).key}")
+    api.credentials(HTTP_AUTHORIZATION=f"Token {api_token(person)}")
     client.force_login(person)
     listed = [f.pk for f in films]
 

@@ -11,6 +11,7 @@ from rest_framework.test import APIClient
 
 from entertainment.activity.models import Play, Rating, Review
 from entertainment.catalogue.models import Item
+from tests.conftest import api_token
 from tests.factories import ItemFactory, PlayFactory, RatingFactory, ReviewFactory
 
 ENDPOINTS: dict[str, tuple[Any, dict[str, Any]]] = {
@@ -119,15 +120,16 @@ def test_genres_are_read_only_even_for_staff(staff):
 
 
 def test_token_endpoint_shows_only_your_own_token(api, user, other_user):
-    from rest_framework.authtoken.models import Token
-
-    theirs = Token.objects.create(user=other_user)
+    theirs = api_token(other_user)
     body = api.get("/api/me/token/").json()
-    assert body["token"] is None
+    assert body == {"token": None, "created": None, "expiry": None}
     mine = api.post("/api/me/token/").json()["token"]
-    assert mine and mine != theirs.key
+    assert mine and mine != theirs
     assert api.delete("/api/me/token/").status_code == 204
-    assert Token.objects.filter(key=theirs.key).exists()
+    # Theirs still works.
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {theirs}")
+    assert client.get("/api/me/").json()["id"] == other_user.pk
 
 
 def test_rows_of_every_kind_stay_with_their_owner_after_a_mixed_session(api, user, other_user):

@@ -57,7 +57,7 @@ def test_api_view_with_the_database_down_is_a_json_503(api, monkeypatch, error):
 def test_api_authentication_with_the_database_down_is_a_json_503(monkeypatch):
     # A token is looked up in the database before any view code runs.
     monkeypatch.setattr(
-        "rest_framework.authentication.TokenAuthentication.authenticate_credentials",
+        "entertainment.accounts.tokens.ApiTokenAuthentication.authenticate_credentials",
         _database_down,
     )
     response = Client().get("/api/plays/", HTTP_AUTHORIZATION="Token abc")

@@ -9,13 +9,14 @@ from datetime import timedelta
 
 import pytest
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
+from knox.models import AuthToken
 from rest_framework.test import APIClient
 
 from entertainment.accounts.export import build
 from entertainment.accounts.models import DataExport, ErasureRequest, SettingChange, User
 from entertainment.accounts.privacy import change_settings
 from entertainment.activity.models import Play, Rating, Review
+from tests.conftest import api_token
 from tests.factories import (
     ItemFactory,
     PlayFactory,
@@ -169,9 +170,9 @@ def test_export_not_ready_is_404_and_expired_is_410(api, user):
 
 
 def test_token_authentication_reaches_the_same_data(user):
-    token = Token.objects.create(user=user)
+    key = api_token(user)
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
     assert client.patch(PRIVACY, {"train_on_reviews": True}).status_code == 200
     assert User.objects.get(pk=user.pk).privacy.train_on_reviews is True
     assert client.post(EXPORTS).status_code == 202
@@ -243,9 +244,9 @@ def test_erasure_pending_retrain_says_by_when(api, user, settings):
 
 def test_erase_account_needs_the_username(user, django_capture_on_commit_callbacks):
     _history(user)
-    token = Token.objects.create(user=user)
+    key = api_token(user)
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
     assert client.post(ERASE, {"scope": "account"}).status_code == 400
     wrong = client.post(ERASE, {"scope": "account", "confirm": "someone"})
     assert wrong.status_code == 400 and "confirm" in wrong.json()
@@ -255,7 +256,7 @@ def test_erase_account_needs_the_username(user, django_capture_on_commit_callbac
     assert done.status_code == 204
     assert not User.objects.filter(pk=user.pk).exists()
     assert not Play.objects.filter(user_id=user.pk).exists()
-    assert not Token.objects.filter(key=token.key).exists()
+    assert not AuthToken.objects.filter(user_id=user.pk).exists()
     assert client.get(PRIVACY).status_code == 401
 
 
