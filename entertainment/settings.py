@@ -459,6 +459,8 @@ TRAINING_TIME_LIMIT_S = env_int("TRAINING_TIME_LIMIT_S", 3 * 3600, minimum=60)
 TRAINING_SEED = env_int("TRAINING_SEED", 0, minimum=0)
 # After an erasure, the models holding that person's data are retrained within this window.
 ERASURE_RETRAIN_WINDOW_H = env_float("ERASURE_RETRAIN_WINDOW_H", 24.0)
+# Training snapshots hold people's rows: deleted when their run ends, at the latest this old.
+SNAPSHOT_RETENTION_H = env_float("SNAPSHOT_RETENTION_H", 24.0)
 RECOMMENDATIONS_PER_KIND = env_int("RECOMMENDATIONS_PER_KIND", 20, minimum=1)
 REFRESH_BATCH_SIZE = env_int("REFRESH_BATCH_SIZE", 500, minimum=1)
 # After an activation, the lists of people with an event in this many days are computed ahead.

@@ -14,12 +14,22 @@ class ModelKind(models.TextChoices):
 
 
 class Snapshot(models.Model):
-    """One export of consenting people's data to files, the input of a training run."""
+    """One export of consenting people's data to files, the input of a training run.
+
+    `path` is empty once the files are deleted (an erasure, a withdrawn consent, or no run
+    needing them any more); a run given such a snapshot takes a new one.
+    """
 
     created_at = models.DateTimeField(auto_now_add=True)
     path = models.CharField(max_length=500)
     data_hash = models.CharField(max_length=64, db_index=True)
     counts = models.JSONField(default=dict)
+    # The erasure clock (ErasureClock) when the files were known to hold no erased row: every
+    # erasure up to it had committed before the rows were read, or was of someone not in it.
+    erasure_seq = models.BigIntegerField(default=0)
+    # When someone whose rows it holds erased or deleted some of them after it was written:
+    # a version trained on it is marked from its registration on.
+    erased_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
@@ -43,6 +53,37 @@ class SnapshotMember(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id} in snapshot {self.snapshot_id}"
+
+
+class ErasureClock(models.Model):
+    """One row: the number of the last erasure. Every erasure, every snapshot's start and end
+    and every registration or activation of a version updates this row first, so they hold
+    its lock in turn until they commit: a snapshot never reads rows that an erasure it cannot
+    see yet is deleting, and an erasure never misses a snapshot or version registered while
+    it runs (recommender/withdrawal.py)."""
+
+    value = models.BigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"erasure clock at {self.value}"
+
+
+class ErasureEvent(models.Model):
+    """Some of a person's rows left (an erasure, an account erasure, a deletion or a
+    correction). A snapshot being written meanwhile finds it by number when it ends, and is
+    taken again if the person is in it. Pruned after a few days: the person's id is all it
+    keeps of them, and no snapshot is written for that long."""
+
+    seq = models.BigIntegerField(unique=True)
+    # A plain number, not a key: the account may be gone a moment later.
+    person_id = models.BigIntegerField(db_index=True)
+    at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["seq"]
+
+    def __str__(self) -> str:
+        return f"erasure {self.seq} of person {self.person_id}"
 
 
 class ModelVersionQuerySet(models.QuerySet["ModelVersion"]):

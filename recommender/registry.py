@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import shutil
+from collections.abc import Collection
 from datetime import timedelta
+from functools import partial
 from pathlib import Path
 
 from django.conf import settings
@@ -12,7 +14,8 @@ from django.utils import timezone
 
 from entertainment.accounts.models import ErasureRequest
 
-from .models import ModelVersion
+from . import withdrawal
+from .models import ModelVersion, TrainingRun
 
 # The metric each kind is judged by, higher is better.
 MAIN_METRIC = {
@@ -46,37 +49,69 @@ class CannotActivate(Exception):
 
 
 @transaction.atomic
-def activate(version: ModelVersion) -> ModelVersion:
-    """Make `version` the active one of its kind (staff activation and roll-back use this too)."""
+def activate(version: ModelVersion, replacing_marked: bool = False) -> ModelVersion:
+    """Make `version` the active one of its kind (staff activation and roll-back use this too).
+
+    Holds the erasure clock, so an erasure either marked the version before (and it is
+    refused) or sees it active afterwards (and lists it as pending). `replacing_marked`: a
+    run's new version, holding rows erased while it trained, may replace an active version
+    that holds erased data too (and is retrained within the window like it), never another.
+    """
+    withdrawal.hold_clock()
     locked = ModelVersion.objects.select_for_update().get(pk=version.pk)
     if locked.status != ModelVersion.Status.ACTIVE:
-        if locked.needs_retrain_since is not None:
+        current = active_version(locked.kind)
+        allowed = replacing_marked and current is not None and current.needs_retrain_since
+        if locked.needs_retrain_since is not None and not allowed:
             raise CannotActivate(f"{locked.label} was trained with data that has been erased")
         if not locked.path or not Path(locked.path, "meta.json").is_file():
             raise CannotActivate(f"{locked.label} has no model files")
-    ModelVersion.objects.filter(kind=locked.kind, status=ModelVersion.Status.ACTIVE).exclude(
-        pk=locked.pk
-    ).update(status=ModelVersion.Status.RETIRED)
+    replaced = list(
+        ModelVersion.objects.select_for_update()
+        .filter(kind=locked.kind, status=ModelVersion.Status.ACTIVE)
+        .exclude(pk=locked.pk)
+    )
+    ModelVersion.objects.filter(pk__in=[v.pk for v in replaced]).update(
+        status=ModelVersion.Status.RETIRED
+    )
     locked.status = ModelVersion.Status.ACTIVE
     locked.activated_at = timezone.now()
     locked.save(update_fields=["status", "activated_at"])
-    _settle_erasures()
+    for old in replaced:
+        if old.needs_retrain_since is not None:
+            # Replaced while holding erased data: it must never serve again.
+            transaction.on_commit(partial(discard, old))
+    settle_erasures()
     return locked
 
 
-def _settle_erasures() -> None:
-    """Erasures whose marked versions are all replaced now hold no trace in the models.
+def settle_erasures(withdrawn: Collection[int] = ()) -> None:
+    """Erasures whose pending versions and runs are all gone now hold no trace in the models.
 
     A version counts as clean only when it is no longer active: rolling back to a version
-    trained before the erasure would bring the data back, so such versions stay marked.
+    trained before the erasure would bring the data back, so such versions stay marked. A run
+    counts while it is live (withdrawal.run_token). `withdrawn`: versions just taken out of
+    service at the deadline rather than replaced, which the erasure's status records.
     """
     active = set(ModelVersion.objects.active().values_list("pk", flat=True))
+    live = {
+        withdrawal.run_token(pk)
+        for pk in TrainingRun.objects.filter(status__in=TrainingRun.LIVE).values_list(
+            "pk", flat=True
+        )
+    }
+    now = timezone.now()
     for erasure in ErasureRequest.objects.filter(models_clean_at=None):
-        still = [pk for pk in erasure.pending_versions if pk in active]
-        if still != erasure.pending_versions or not still:
-            erasure.pending_versions = still
-            erasure.models_clean_at = None if still else timezone.now()
-            erasure.save(update_fields=["pending_versions", "models_clean_at"])
+        pending = erasure.pending_versions
+        still = [p for p in pending if p in active or p in live]
+        if still == pending and still:
+            continue
+        fields: dict[str, object] = {"pending_versions": still}
+        if not still:
+            fields["models_clean_at"] = now
+        if set(pending) & set(withdrawn):
+            fields["models_withdrawn_at"] = now
+        ErasureRequest.objects.filter(pk=erasure.pk).update(**fields)
 
 
 def discard(version: ModelVersion) -> None:
@@ -115,3 +150,32 @@ def due_for_erasure_retrain() -> list[str]:
             .values_list("kind", flat=True)
         )
     )
+
+
+@transaction.atomic
+def withdraw(version: ModelVersion) -> ModelVersion | None:
+    """Take a marked active version out of service: its erasure deadline passed and no retrain
+    replaced it. The last clean version of its kind serves again, or none (the popular lists).
+    Returns the version that serves now."""
+    withdrawal.hold_clock()
+    locked = ModelVersion.objects.select_for_update().get(pk=version.pk)
+    if locked.status != ModelVersion.Status.ACTIVE:
+        return active_version(locked.kind)
+    locked.status = ModelVersion.Status.RETIRED
+    locked.save(update_fields=["status"])
+    settle_erasures(withdrawn=[locked.pk])  # first: activating the fallback settles too
+    fallback = previous_version(locked.kind)
+    serving = activate(fallback) if fallback is not None else None
+    transaction.on_commit(partial(discard, locked))
+    return serving
+
+
+def withdraw_overdue() -> list[ModelVersion]:
+    """The hourly check: every active version marked longer than ERASURE_RETRAIN_WINDOW_H ago
+    stops serving, whether or not a retrain is still trying (it replaces the fallback later,
+    by policy). Returns the versions withdrawn."""
+    deadline = timezone.now() - timedelta(hours=settings.ERASURE_RETRAIN_WINDOW_H)
+    overdue = list(ModelVersion.objects.active().filter(needs_retrain_since__lte=deadline))
+    for version in overdue:
+        withdraw(version)
+    return overdue

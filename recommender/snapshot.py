@@ -2,7 +2,8 @@
 
 A snapshot is the only way training sees personal data, so the privacy switches are applied
 here: people who switched a signal off are left out of that signal's file, and every person
-whose rows went in is recorded as a SnapshotMember (erasure uses it).
+whose rows went in is recorded as a SnapshotMember (erasure uses it). The files live only while
+a run needs them (`release`, and the hourly `sweep` for what a crash left).
 """
 
 from __future__ import annotations
@@ -10,18 +11,21 @@ from __future__ import annotations
 import csv
 import shutil
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 from django.conf import settings
 from django.db import models, transaction
 from django.db.models import QuerySet
+from django.utils import timezone
 
 from entertainment.accounts.models import PrivacySettings, User
 from entertainment.activity.models import Play, Rating, Review
 from entertainment.catalogue.models import Item
 from ml.artefacts import hash_files
 
-from .models import Snapshot, SnapshotMember
+from . import withdrawal
+from .models import Snapshot, SnapshotMember, TrainingRun
 
 INTERACTIONS = "interactions.csv"
 REVIEWS = "reviews.csv"
@@ -113,17 +117,46 @@ def _export_artwork(directory: Path) -> int:
     return len(rows)
 
 
-def take_snapshot() -> Snapshot:
-    """Write a new snapshot directory under SNAPSHOT_DIR and register it."""
+class SnapshotInterrupted(Exception):
+    """Erasures of people in it kept interrupting the snapshot; the next run tries again."""
+
+
+def take_snapshot(for_run: int | None = None, attempts: int = 3) -> Snapshot:
+    """Write a new snapshot directory under SNAPSHOT_DIR and register it (as the snapshot of
+    training run `for_run`, in the same transaction, so an erasure finds the run).
+
+    An erasure of someone in it while it is written means the files may hold the erased rows:
+    they are deleted and the snapshot taken again (recommender/withdrawal.py).
+    """
+    for _ in range(attempts):
+        snapshot = _attempt(for_run)
+        if snapshot is not None:
+            return snapshot
+    raise SnapshotInterrupted(f"erasures interrupted {attempts} snapshots in a row")
+
+
+def _attempt(for_run: int | None) -> Snapshot | None:
     root = Path(settings.SNAPSHOT_DIR)
     root.mkdir(parents=True, exist_ok=True)
     with transaction.atomic():
-        snapshot = Snapshot.objects.create(path="", data_hash="")
-    directory = root / f"snapshot-{snapshot.pk}"
-    if directory.exists():
-        shutil.rmtree(directory)
-    directory.mkdir()
+        started = withdrawal.hold_clock()
+        snapshot = Snapshot.objects.create(path="", data_hash="", erasure_seq=started)
+        directory = root / f"snapshot-{snapshot.pk}"
+        # The row owns the folder from the start, so the upkeep's sweep leaves it alone.
+        snapshot.path = str(directory)
+        snapshot.save(update_fields=["path"])
+    try:
+        if directory.exists():
+            shutil.rmtree(directory)
+        directory.mkdir()
+        people, counts = _write(directory)
+        return _register(snapshot, directory, people, counts, for_run)
+    except BaseException:
+        _abandon(snapshot, directory)
+        raise
 
+
+def _write(directory: Path) -> tuple[set[int], dict[str, int]]:
     # One consistent read of everything the snapshot holds.
     with transaction.atomic():
         n_interactions, interaction_people = _write_csv(
@@ -145,25 +178,89 @@ def take_snapshot() -> Snapshot:
             ),
         )
         n_artwork = _export_artwork(directory / ARTWORK_DIR)
-
     people = {int(p) for p in interaction_people | review_people}
-    snapshot.path = str(directory)
-    snapshot.data_hash = hash_files(
-        [directory / name for name in (INTERACTIONS, REVIEWS, ARTWORK_LABELS, ARTWORK_MANIFEST)]
-    )
-    snapshot.counts = {
+    counts = {
         "interactions": n_interactions,
         "reviews": n_reviews,
         "artwork": n_artwork,
         "people": len(people),
     }
+    return people, counts
+
+
+def _register(
+    snapshot: Snapshot,
+    directory: Path,
+    people: set[int],
+    counts: dict[str, int],
+    for_run: int | None,
+) -> Snapshot | None:
+    """Record the snapshot's members and hash, unless someone in it erased meanwhile."""
+    data_hash = hash_files(
+        [directory / name for name in (INTERACTIONS, REVIEWS, ARTWORK_LABELS, ARTWORK_MANIFEST)]
+    )
     with transaction.atomic():
-        snapshot.save()
+        now = withdrawal.hold_clock()
+        too_old = snapshot.created_at < timezone.now() - withdrawal.EVENTS_KEPT
+        if too_old or withdrawal.erased_since(snapshot.erasure_seq) & people:
+            _abandon(snapshot, directory)
+            return None
+        snapshot.erasure_seq = now
+        snapshot.data_hash = data_hash
+        snapshot.counts = counts
+        snapshot.save(update_fields=["erasure_seq", "data_hash", "counts"])
         SnapshotMember.objects.bulk_create(
             [SnapshotMember(snapshot=snapshot, user_id=pk) for pk in sorted(people)],
             batch_size=2000,
         )
+        if for_run is not None:
+            TrainingRun.objects.filter(pk=for_run).update(snapshot=snapshot)
     return snapshot
+
+
+def _abandon(snapshot: Snapshot, directory: Path) -> None:
+    Snapshot.objects.filter(pk=snapshot.pk).delete()
+    shutil.rmtree(directory, ignore_errors=True)
+
+
+def release(snapshot_id: int) -> None:
+    """Delete a snapshot's files once no live run needs them: training was their only use."""
+    with transaction.atomic():
+        if TrainingRun.objects.filter(
+            snapshot_id=snapshot_id, status__in=TrainingRun.LIVE
+        ).exists():
+            return
+        paths = list(
+            Snapshot.objects.filter(pk=snapshot_id).exclude(path="").values_list("path", flat=True)
+        )
+        Snapshot.objects.filter(pk=snapshot_id).update(path="")
+    for path in paths:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def sweep() -> int:
+    """The hourly upkeep: delete snapshot files older than SNAPSHOT_RETENTION_H that no live
+    run uses, and folders no snapshot owns (left by a process that died). Returns how many."""
+    hours = settings.SNAPSHOT_RETENTION_H
+    cutoff = timezone.now() - timedelta(hours=hours)
+    busy = TrainingRun.objects.filter(status__in=TrainingRun.LIVE).values("snapshot_id")
+    removed = 0
+    for pk in (
+        Snapshot.objects.filter(created_at__lt=cutoff)
+        .exclude(path="")
+        .exclude(pk__in=busy)
+        .values_list("pk", flat=True)
+    ):
+        release(pk)
+        removed += 1
+    root = Path(settings.SNAPSHOT_DIR)
+    if root.is_dir():
+        owned = set(Snapshot.objects.exclude(path="").values_list("path", flat=True))
+        for folder in root.glob("snapshot-*"):
+            if str(folder) not in owned:
+                shutil.rmtree(folder, ignore_errors=True)
+                removed += 1
+    return removed
 
 
 def kind_hash(snapshot: Snapshot, kind: str) -> str:

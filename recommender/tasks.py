@@ -84,8 +84,16 @@ def fail_stale_runs() -> int:
 
 @shared_task(name="recommender.retrain_after_erasure")
 def retrain_after_erasure() -> list[int]:
-    from .registry import due_for_erasure_retrain
+    """The hourly erasure upkeep: retrain the marked active versions due within the hour;
+    withdraw those whose deadline passed (a retrain that cannot succeed must not leave them
+    serving); settle erasures waiting on runs that ended; delete snapshot files no run needs."""
+    from . import registry, snapshot, withdrawal
     from .training import request_training
 
-    kinds = due_for_erasure_retrain()
-    return [run.pk for run in request_training(kinds, trigger="erasure")] if kinds else []
+    kinds = registry.due_for_erasure_retrain()
+    runs = [run.pk for run in request_training(kinds, trigger="erasure")] if kinds else []
+    registry.withdraw_overdue()
+    registry.settle_erasures()
+    snapshot.sweep()
+    withdrawal.prune_events()
+    return runs

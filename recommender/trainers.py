@@ -5,9 +5,7 @@ Runs only in `gpu` workers (TensorFlow is imported inside each function, never b
 
 from __future__ import annotations
 
-import csv
 import json
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,31 +34,30 @@ def _hyperparameters(out_dir: Path) -> dict[str, Any]:
 
 
 def train_sentiment(snapshot: Path, out_dir: Path, seed: int, progress: Progress) -> TrainResult:
-    """Reviews with star ratings are weak labels: >= 4 positive, <= 2 negative."""
-    from ml.sentiment import LabelledDataError, read_labelled, train_sentiment
+    """Reviews with star ratings are weak labels: >= 4 positive, <= 2 negative.
 
-    with tempfile.TemporaryDirectory() as tmp:
-        labelled = Path(tmp) / "labelled.csv"
-        with (
-            (snapshot / REVIEWS).open(newline="", encoding="utf-8") as src,
-            labelled.open("w", newline="", encoding="utf-8") as dst,
-        ):
-            writer = csv.writer(dst)
-            writer.writerow(["text", "rating"])
-            writer.writerows(
-                [row["text"], row["rating"]] for row in csv.DictReader(src) if row["rating"]
-            )
-        try:
-            texts, labels = read_labelled(labelled)
-        except LabelledDataError:  # no rated review gives a label
-            texts, labels = [], np.zeros(0)
-    positives = int(sum(labels))
+    The snapshot's reviews.csv is read by ml's one CSV reader: a malformed file is an error
+    of its own, never reported as too little data.
+    """
+    from ml.data import read_reviews
+    from ml.sentiment import train_sentiment, weak_label
+
+    texts: list[str] = []
+    labels: list[int] = []
+    for review in read_reviews(snapshot / REVIEWS):
+        label = None if review.rating is None else weak_label(review.rating)
+        if label is not None:
+            texts.append(review.text)
+            labels.append(label)
+    positives = sum(labels)
     if positives < 5 or len(labels) - positives < 5:
         raise NotEnoughData(
             f"sentiment needs at least 5 positive and 5 negative rated reviews; "
             f"the snapshot has {positives} and {len(labels) - positives}"
         )
-    metrics = train_sentiment(texts, labels, out_dir, seed=seed, progress=progress)
+    metrics = train_sentiment(
+        texts, np.asarray(labels, dtype=np.int32), out_dir, seed=seed, progress=progress
+    )
     return TrainResult(metrics, _hyperparameters(out_dir))
 
 

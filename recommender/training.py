@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 import socket
 import time
 import traceback
@@ -16,6 +17,7 @@ from collections.abc import Callable
 from datetime import timedelta
 from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -25,9 +27,12 @@ from django.utils import timezone
 from entertainment import queueing
 from entertainment.accounts.models import User
 
-from . import registry
+from . import registry, withdrawal
 from .models import ModelKind, ModelVersion, Snapshot, TrainingRun
-from .snapshot import kind_hash, take_snapshot
+from .snapshot import kind_hash, release, take_snapshot
+
+if TYPE_CHECKING:
+    from .trainers import TrainResult
 
 log = logging.getLogger(__name__)
 
@@ -145,18 +150,19 @@ def _finish(run: TrainingRun, status: str, **fields: object) -> None:
 
 def execute_run(run_id: int, task_id: str = "") -> TrainingRun | None:
     """Snapshot, train, evaluate, register and (by policy) activate. Returns the finished run."""
-    from .trainers import TRAINERS
+    from .trainers import TRAINERS  # worker code: web processes never load the trainers
 
     run = claim(run_id, task_id)
     if run is None:
         log.info("training run %s is not ours to run (finished, live elsewhere or gone)", run_id)
         return None
     report = progress_reporter(run.pk)
+    out_dir = Path(settings.MODEL_DIR) / run.kind / f"run-{run.pk}"
     try:
-        if run.snapshot is None:
+        if run.snapshot is None or not run.snapshot.path:
+            # None given, or its files are gone (an erasure, a withdrawn consent): a new one.
             report(0.01, "exporting snapshot")
-            run.snapshot = take_snapshot()
-            TrainingRun.objects.filter(pk=run.pk).update(snapshot=run.snapshot)
+            run.snapshot = take_snapshot(for_run=run.pk)
         data_hash = kind_hash(run.snapshot, run.kind)
         current = registry.active_version(run.kind)
         if current and current.data_hash == data_hash and current.needs_retrain_since is None:
@@ -165,46 +171,78 @@ def execute_run(run_id: int, task_id: str = "") -> TrainingRun | None:
             )
             return TrainingRun.objects.get(pk=run.pk)
 
-        out_dir = Path(settings.MODEL_DIR) / run.kind / f"run-{run.pk}"
         report(0.02, "training")
         result = TRAINERS[run.kind](
             Path(run.snapshot.path), out_dir, settings.TRAINING_SEED, report
         )
-        version = ModelVersion.objects.create(
-            kind=run.kind,
-            path=str(out_dir),
-            snapshot=run.snapshot,
-            data_hash=data_hash,
-            main_metric=registry.MAIN_METRIC[run.kind],
-            main_metric_value=result.metrics.get(registry.MAIN_METRIC[run.kind]),
-            metrics=result.metrics,
-            hyperparameters=result.hyperparameters,
-        )
-        activated = registry.passes_policy(version, current)
-        if activated:
-            registry.activate(version)
-            if current is not None and current.needs_retrain_since is not None:
-                # Replaced because it held erased data: it must never serve again.
-                transaction.on_commit(partial(registry.discard, current))
-        else:
-            ModelVersion.objects.filter(pk=version.pk).update(status=ModelVersion.Status.REJECTED)
-        _finish(
-            run,
-            Status.SUCCEEDED,
-            progress=100,
-            stage="activated" if activated else "kept the active version (metric not better)",
-            metrics=result.metrics,
-            model_version=version,
-        )
-        if activated:
+        version = _register(run, result, data_hash, out_dir)
+        if version.status == ModelVersion.Status.ACTIVE:
             from .tasks import after_activation
 
             queueing.send_on_commit(after_activation, version.pk)
     except Exception as exc:
-        _finish(run, Status.FAILED, error="".join(traceback.format_exception_only(exc)).strip())
+        with transaction.atomic():
+            _finish(run, Status.FAILED, error="".join(traceback.format_exception_only(exc)).strip())
+            withdrawal.run_ended(run.pk, None)
+            registry.settle_erasures()
+        if not ModelVersion.objects.filter(path=str(out_dir)).exists():
+            shutil.rmtree(out_dir, ignore_errors=True)
         log.exception("training run %s failed", run.pk)
         raise
+    finally:
+        if run.snapshot is not None:
+            release(run.snapshot.pk)
     return TrainingRun.objects.get(pk=run.pk)
+
+
+@transaction.atomic
+def _register(run: TrainingRun, result: TrainResult, data_hash: str, out_dir: Path) -> ModelVersion:
+    """Register the trained version and activate it by policy, holding the erasure clock.
+
+    Its snapshot may have been erased from while it trained (`erased_at`): it then holds erased
+    rows and is registered marked. It may still replace an active version that is marked
+    too (it is retrained within the window like the one it replaces), never a clean one.
+    """
+    withdrawal.hold_clock()
+    assert run.snapshot is not None
+    erased_at = Snapshot.objects.values_list("erased_at", flat=True).get(pk=run.snapshot.pk)
+    current = registry.active_version(run.kind)  # again: an erasure may have marked it
+    version = ModelVersion.objects.create(
+        kind=run.kind,
+        path=str(out_dir),
+        snapshot=run.snapshot,
+        data_hash=data_hash,
+        main_metric=registry.MAIN_METRIC[run.kind],
+        main_metric_value=result.metrics.get(registry.MAIN_METRIC[run.kind]),
+        metrics=result.metrics,
+        hyperparameters=result.hyperparameters,
+        needs_retrain_since=erased_at,
+    )
+    marked = erased_at is not None
+    if marked and (current is None or current.needs_retrain_since is None):
+        stage = "discarded: someone in its data erased it while it trained"
+        version.status = ModelVersion.Status.RETIRED
+    elif registry.passes_policy(version, current):
+        version = registry.activate(version, replacing_marked=marked)
+        stage = "activated (to be retrained: it holds erased data)" if marked else "activated"
+    else:
+        stage = "kept the active version (metric not better)"
+        version.status = ModelVersion.Status.REJECTED
+    if version.status != ModelVersion.Status.ACTIVE:
+        version.save(update_fields=["status"])
+        if marked:
+            transaction.on_commit(partial(registry.discard, version))
+    withdrawal.run_ended(run.pk, version if marked and version.status == "active" else None)
+    _finish(
+        run,
+        Status.SUCCEEDED,
+        progress=100,
+        stage=stage,
+        metrics=result.metrics,
+        model_version=version,
+    )
+    registry.settle_erasures()
+    return version
 
 
 def fail_stale_runs() -> int:

@@ -166,9 +166,13 @@ class ErasureRequest(models.Model):
     scope = models.CharField(max_length=8, choices=Scope.choices)
     rows_deleted = models.PositiveIntegerField(default=0)
     requested_at = models.DateTimeField(auto_now_add=True)
-    # Ids of the active model versions that held the data; emptied as each is replaced.
+    # Ids of the active model versions that held the data, and "run:<id>" for each training run
+    # reading a snapshot that held it; emptied as each is replaced or ends.
     pending_versions = models.JSONField(default=list)
     models_clean_at = models.DateTimeField(null=True, blank=True)
+    # Set when a version holding the data could not be retrained within
+    # ERASURE_RETRAIN_WINDOW_H and was withdrawn instead (an earlier version or popular lists).
+    models_withdrawn_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-requested_at", "-pk"]

@@ -7,21 +7,35 @@ it (the counts per item on the catalogue screens are aggregates and stay visible
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import admin
+from django.http import HttpRequest
 
 from entertainment.accounts.audit import AuditedPersonalDataAdmin
 
 from .models import Play, Rating, Review
+from .signals import history_changing
 
 
 class PersonalDataAdmin(AuditedPersonalDataAdmin):
-    """The permission checks and the audit log of each look come from AuditedPersonalDataAdmin."""
+    """The permission checks and the audit log of each look come from AuditedPersonalDataAdmin.
+
+    A deletion here acts on the recommender's snapshots and models as an erasure of the row
+    (through pre_delete/post_delete); so does a change, announced before it is saved."""
 
     raw_id_fields = ["user", "item"]
     list_select_related = ["user", "item"]
     search_fields = ["user__username", "item__title", "client_event_id"]
     show_full_result_count = False
     list_per_page = 100
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        if change:  # the admin's change view runs in one transaction: the signal is in it
+            stored = type(obj)._default_manager.filter(pk=obj.pk).values_list("user_id", flat=True)
+            # Whose row it was (the form may give it to someone else).
+            history_changing.send(sender=type(obj), user_ids=list(stored))
+        super().save_model(request, obj, form, change)
 
 
 @admin.register(Rating)

@@ -133,7 +133,9 @@ class OwnActivityViewSet(viewsets.ModelViewSet):
         return self._answer(_with_one_retry(lambda: self.record(serializer.validated_data, row)))
 
     def perform_destroy(self, instance: Any) -> None:
-        # Deleting is always allowed, paused or not: it is the person taking data back.
+        # Deleting is always allowed, paused or not: it is the person taking data back. The
+        # recommender acts on snapshots and models through pre_delete/post_delete; a rating or
+        # review rewritten, or a play corrected, through activity.recording.
         instance.delete()
 
 

@@ -37,7 +37,7 @@ from entertainment.catalogue.models import Item
 from .events import check_event
 from .models import Play, Rating, Review
 from .parsers import MalformedLine
-from .signals import announce, events_ingested
+from .signals import announce, events_ingested, history_changing
 
 INGEST_FOR_OTHERS = "activity.ingest_for_others"
 # Ids per `__in` query: below SQLite's historical limit of 999 bound variables.
@@ -274,6 +274,23 @@ def _rows_by_user_item(
     return rows
 
 
+def _announce_rewrites(by_type: dict[str, list[_Event]]) -> None:
+    """Name the people whose stored ratings or reviews this batch rewrites (a resent event, its
+    client_event_id stored already, rewrites nothing): the old values are in snapshots and
+    models, which act as for an erasure of them (activity.signals.history_changing). Sent before
+    the rows are locked, the order an erasure takes its locks in."""
+    people: set[int] = set()
+    for kind, model in (("rating", Rating), ("review", Review)):
+        stored = _stored_keys(kind, by_type[kind])
+        pairs = {(e.user_id, e.item_id) for e in by_type[kind] if e.key not in stored}
+        for condition in _per_person(pairs, "item_id"):
+            people.update(
+                model._default_manager.filter(condition).values_list("user_id", flat=True)
+            )
+    if people:  # one signal: the erasure steps run once for all of them
+        history_changing.send(sender=Rating, user_ids=sorted(people))
+
+
 def _store_ratings(events: list[_Event], stored: dict[tuple[int, int], Any], now: datetime) -> None:
     new: list[Rating] = []
     changed: list[Rating] = []
@@ -390,6 +407,7 @@ def _store(events: list[_Event], received: int) -> IngestResult:
     by_type: dict[str, list[_Event]] = {kind: [] for kind in MODELS}
     for event in winners:
         by_type[event.type].append(event)
+    _announce_rewrites(by_type)
     # Lock the rows these ratings and reviews update before looking for used event ids: a
     # concurrent copy of this batch then waits here until the first one commits, and sees
     # its event ids as stored.

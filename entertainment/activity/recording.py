@@ -19,7 +19,7 @@ from entertainment.accounts.models import User
 from entertainment.catalogue.models import Item
 
 from .models import Play, Rating, Review
-from .signals import announce, play_recorded, rating_recorded, review_recorded
+from .signals import announce, history_changing, play_recorded, rating_recorded, review_recorded
 
 T = TypeVar("T", bound=models.Model)
 
@@ -37,6 +37,14 @@ class Recorded(Generic[T]):
         return self.row is not None
 
 
+def _changing(model: type[models.Model], user: User) -> None:
+    """A stored row of the person's is about to change (a rating or review rewritten, a play
+    corrected): its old values are in snapshots and models, which act as for an erasure of it.
+    Sent in the write's transaction before the row is locked, the order an erasure takes its
+    locks in (activity.signals.history_changing)."""
+    history_changing.send(sender=model, user_ids=[user.pk])
+
+
 def _previous(model: type[T], user: User, client_event_id: str | None) -> T | None:
     if not client_event_id:
         return None
@@ -51,6 +59,8 @@ def record_rating(
         return Recorded(None)
     if (previous := _previous(Rating, user, client_event_id)) is not None:
         return Recorded(previous, duplicate=True)
+    if Rating.objects.filter(user=user, item=item).exists():
+        _changing(Rating, user)
     rating, created = Rating.objects.update_or_create(
         user=user,
         item=item,
@@ -97,6 +107,8 @@ def record_review(
         return Recorded(None)
     if (previous := _previous(Review, user, client_event_id)) is not None:
         return Recorded(previous, duplicate=True)
+    if Review.objects.filter(user=user, item=item).exists():
+        _changing(Review, user)
     review, created = Review.objects.update_or_create(
         user=user,
         item=item,
@@ -123,10 +135,11 @@ def update_play(
 ) -> Recorded[Play]:
     """Corrects a stored play (how far it got, whether it finished).
 
-    Sends no signal: it is the same play, not a new step in the person's sequence.
+    Sends no play_recorded: it is the same play, not a new step in the person's sequence.
     """
     if play.user.privacy.history_paused:
         return Recorded(None)
+    _changing(Play, play.user)
     play.started_at = started_at
     play.seconds_played = seconds_played
     play.completed = completed

@@ -1,8 +1,9 @@
 """Signals other apps listen to (the recommender), so activity never imports them.
 
-Each is sent after the writing transaction commits, with ids only (`announce`). A listener
-that fails then (the database gone a moment after the commit) is logged and ignored: the write
-is stored, and the request that made it must say so, not answer an error a client would retry.
+Each but `history_changing` is sent after the writing transaction commits, with ids only
+(`announce`). A listener that fails then (the database gone a moment after the commit) is
+logged and ignored: the write is stored, and the request that made it must say so, not
+answer an error a client would retry.
 
 Bulk ingestion (ingest.py) stores up to 10,000 events at once and does not send the three
 per-row signals for each of them: a listener doing work per signal (a Celery task per play)
@@ -33,6 +34,11 @@ review_recorded = Signal()
 # person, the id of the newest play the batch stored), review_ids (list[int]: reviews written
 # or rewritten, whose sentiment is now empty)
 events_ingested = Signal()
+# kwargs: user_ids (list[int]). Sent inside the writing transaction, *before* a stored rating,
+# play or review of these people is changed (a correction through the API or the admin): the old
+# values are in snapshots and models, which must act as for an erasure of the row. (A deletion
+# needs no signal of its own: Django's pre_delete and post_delete cover every way.)
+history_changing = Signal()
 
 
 def announce(signal: Signal, sender: type, **kwargs: Any) -> None:
