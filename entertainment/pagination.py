@@ -49,6 +49,18 @@ class CappedPageNumberPagination(PageNumberPagination):
             )
         return super().paginate_queryset(queryset, request, view)
 
+    def get_schema_operation_parameters(self, view: APIView) -> list[dict[str, Any]]:
+        """The parameters as they are checked above: whole numbers from 1 (a page of at most
+        MAX_PAGE_DIGITS digits; a size above the cap is served at the cap)."""
+        parameters = super().get_schema_operation_parameters(view)
+        bounds = {
+            self.page_query_param: {"minimum": 1, "maximum": 10**MAX_PAGE_DIGITS - 1},
+            "page_size": {"minimum": 1},
+        }
+        for parameter in parameters:
+            parameter["schema"].update(bounds.get(parameter["name"], {}))
+        return parameters
+
     def get_page_size(self, request: Request) -> int:
         size = request.query_params.get("page_size")
         if size is None:

@@ -10,8 +10,10 @@ from typing import Any
 
 from django.contrib import admin
 from django.http import HttpRequest
+from django.utils.html import format_html_join
 
 from .models import ModelVersion, Snapshot, TrainingRun
+from .staff_metrics import metrics_text
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -27,8 +29,20 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         return False
 
 
+class ShownMetricsAdmin(ReadOnlyAdmin):
+    """The raw metrics may hold counts of people or names nobody vetted: the page shows only
+    the allow-listed ones (recommender.staff_metrics), as the dashboard does."""
+
+    exclude = ["metrics"]
+    readonly_fields = ["shown_metrics"]
+
+    @admin.display(description="metrics")
+    def shown_metrics(self, obj: TrainingRun | ModelVersion) -> str:
+        return format_html_join(", ", "{} {}", metrics_text(obj.metrics)) or "none"
+
+
 @admin.register(TrainingRun)
-class TrainingRunAdmin(ReadOnlyAdmin):
+class TrainingRunAdmin(ShownMetricsAdmin):
     list_display = [
         "id",
         "kind",
@@ -46,7 +60,7 @@ class TrainingRunAdmin(ReadOnlyAdmin):
 
 
 @admin.register(ModelVersion)
-class ModelVersionAdmin(ReadOnlyAdmin):
+class ModelVersionAdmin(ShownMetricsAdmin):
     list_display = [
         "id",
         "kind",

@@ -17,6 +17,7 @@ from entertainment.activity.serializers import MAX_DB_ID
 from entertainment.api_errors import error_responses
 from entertainment.catalogue.models import Item, Kind
 from entertainment.catalogue.serializers import ItemListSerializer
+from entertainment.strict_fields import QueryIntegerField, StrictIntegerField
 
 from . import cards, lists, personal, realtime, similarity
 from .lists import Entry
@@ -42,22 +43,22 @@ class RecommendationsSerializer(serializers.Serializer):
 
 class RecommendationsQuery(serializers.Serializer):
     kind = serializers.ChoiceField(choices=Kind.choices, required=False)
-    n = serializers.IntegerField(min_value=1, max_value=MAX_N, default=10)
+    n = QueryIntegerField(min_value=1, max_value=MAX_N, default=10)
 
 
 class SimilarQuery(serializers.Serializer):
     by = serializers.ChoiceField(choices=["artwork", "co-play"], default="co-play")
-    n = serializers.IntegerField(min_value=1, max_value=MAX_N, default=10)
+    n = QueryIntegerField(min_value=1, max_value=MAX_N, default=10)
 
 
 class SessionNextInput(serializers.Serializer):
     items = serializers.ListField(
         # Bounded like every id in a body: a larger number overflows the database's integer.
-        child=serializers.IntegerField(min_value=1, max_value=MAX_DB_ID),
+        child=StrictIntegerField(min_value=1, max_value=MAX_DB_ID),
         min_length=1,
         max_length=200,
     )
-    n = serializers.IntegerField(min_value=1, max_value=MAX_N, default=10)
+    n = StrictIntegerField(min_value=1, max_value=MAX_N, default=10)
 
 
 @lru_cache(maxsize=256)
@@ -152,7 +153,8 @@ class SimilarItemsView(APIView):
     )
     def get(self, request: Request, pk: int) -> Response:
         item = get_object_or_404(Item, pk=pk)
-        query = SimilarQuery(data=request.query_params)
+        # A plain dict: from a QueryDict, DRF reads an empty `by=` as absent (the default).
+        query = SimilarQuery(data=request.query_params.dict())
         query.is_valid(raise_exception=True)
         by, n = query.validated_data["by"], query.validated_data["n"]
         # Deep enough that leaving out what the caller already has still fills n.

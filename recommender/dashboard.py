@@ -18,6 +18,7 @@ from django.db.models import Count
 from . import registry
 from .models import ModelKind, ModelVersion, Snapshot, TrainingRun
 from .refresh import recently_active
+from .staff_metrics import at_least_k, metrics_text
 
 log = logging.getLogger(__name__)
 
@@ -25,16 +26,9 @@ RECENT_RUNS = 20
 VERSIONS_PER_KIND = 25
 CHART_POINTS_PER_KIND = 100
 QUEUES = ("cpu", "gpu")
-# Metric entries that count people: shown only for groups of at least PRIVACY_MIN_GROUP_SIZE.
-PEOPLE_METRICS = frozenset({"users", "people"})
 # kombu's Redis transport keeps priorities 3, 6 and 9 in lists of their own beside the queue.
 _REDIS_PRIORITY_SUFFIXES = ("", "\x06\x163", "\x06\x166", "\x06\x169")
 _BROKER_TIMEOUT_S = 1.0
-
-
-def at_least_k(count: int) -> int | None:
-    """`count` if the group is big enough to show, else None (shown as "fewer than k")."""
-    return count if count >= settings.PRIVACY_MIN_GROUP_SIZE else None
 
 
 # --- Training runs --------------------------------------------------------------------------
@@ -86,18 +80,8 @@ def progress_payload() -> dict[str, Any]:
 
 
 def visible_metrics(metrics: dict[str, Any]) -> list[tuple[str, str]]:
-    """A version's metrics for display; people counts below the privacy threshold are hidden."""
-    shown = []
-    for name, value in sorted(metrics.items()):
-        if name in PEOPLE_METRICS and isinstance(value, int | float):
-            count = at_least_k(int(value))
-            text = str(count) if count is not None else f"< {settings.PRIVACY_MIN_GROUP_SIZE}"
-        elif isinstance(value, float):
-            text = f"{value:.4f}"
-        else:
-            text = str(value)
-        shown.append((name, text))
-    return shown
+    """A version's allow-listed metrics for display; small people counts read "< k"."""
+    return metrics_text(metrics)
 
 
 @dataclass(frozen=True)

@@ -4,14 +4,33 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.conf import settings
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from .dashboard import PEOPLE_METRICS
 from .models import ModelVersion, TrainingRun
 from .staff_actions import TRAIN_CHOICES
+from .staff_metrics import api_metrics
+
+
+class ShownMetricsField(serializers.Field):
+    """A model's metrics as staff may see them: allow-listed names, no count of a small group."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(read_only=True, **kwargs)
+
+    def to_representation(self, value: dict[str, Any]) -> dict[str, float | int]:
+        return api_metrics(value)
+
+
+# The schema of ShownMetricsField: numbers by metric name.
+extend_schema_field(
+    {
+        "type": "object",
+        "description": "Allow-listed metrics by name; counts of fewer than "
+        "PRIVACY_MIN_GROUP_SIZE people are left out.",
+        "additionalProperties": {"type": "number"},
+    }
+)(ShownMetricsField)
 
 
 class TrainingRunSerializer(serializers.ModelSerializer):
@@ -19,6 +38,7 @@ class TrainingRunSerializer(serializers.ModelSerializer):
         source="requested_by.username", read_only=True, allow_null=True
     )
     duration_seconds = serializers.FloatField(read_only=True, allow_null=True)
+    metrics = ShownMetricsField()
 
     class Meta:
         model = TrainingRun
@@ -65,7 +85,7 @@ class TrainingStartedSerializer(serializers.Serializer):
 
 
 class ModelVersionSerializer(serializers.ModelSerializer):
-    metrics = serializers.SerializerMethodField()
+    metrics = ShownMetricsField()
 
     class Meta:
         model = ModelVersion
@@ -85,14 +105,3 @@ class ModelVersionSerializer(serializers.ModelSerializer):
             "needs_retrain_since",
         ]
         read_only_fields = fields
-
-    @extend_schema_field(OpenApiTypes.OBJECT)
-    def get_metrics(self, version: ModelVersion) -> dict[str, Any]:
-        """Counts of people below the privacy threshold are left out."""
-        return {
-            name: value
-            for name, value in version.metrics.items()
-            if name not in PEOPLE_METRICS
-            or not isinstance(value, int | float)
-            or value >= settings.PRIVACY_MIN_GROUP_SIZE
-        }

@@ -51,9 +51,10 @@ def train_sentiment(snapshot: Path, out_dir: Path, seed: int, progress: Progress
             labels.append(label)
     positives = sum(labels)
     if positives < 5 or len(labels) - positives < 5:
+        # No counts: staff read this error, and a count of a few reviews is a count of people.
         raise NotEnoughData(
-            f"sentiment needs at least 5 positive and 5 negative rated reviews; "
-            f"the snapshot has {positives} and {len(labels) - positives}"
+            "sentiment needs at least 5 positive and 5 negative rated reviews from people who "
+            "let their review text train it; the snapshot has fewer"
         )
     metrics = train_sentiment(
         texts, np.asarray(labels, dtype=np.int32), out_dir, seed=seed, progress=progress
@@ -78,7 +79,7 @@ def train_sequence(snapshot: Path, out_dir: Path, seed: int, progress: Progress)
     people = {row.user for row in interactions}
     if len(people) < 3:
         raise NotEnoughData(
-            f"the sequence model needs at least 3 people's history; the snapshot has {len(people)}"
+            "the sequence model needs at least 3 people's history; the snapshot has fewer"
         )
     result = train_hybrid(
         interactions, out_dir, reviews=reviews, seed=seed, progress=progress, text_model=False

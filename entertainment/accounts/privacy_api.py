@@ -22,7 +22,7 @@ from rest_framework.views import APIView
 
 from entertainment.api_errors import DetailErrorSerializer, error_responses
 
-from . import own_data
+from . import own_data, sessions
 from .erasure import erase_account, erase_history
 from .export import request_export
 from .models import DataExport, ErasureRequest, SettingChange, User
@@ -200,4 +200,8 @@ class EraseView(APIView):
             logout(request._request)  # a cookie session ends here too; a token is gone
             return Response(status=status.HTTP_204_NO_CONTENT)
         ids = serializer.validated_data["items"] if scope == "items" else None
-        return Response(ErasureSerializer(erase_history(user, item_ids=ids)).data)
+        erasure = erase_history(user, item_ids=ids)
+        session = getattr(request._request, "session", None)
+        if session is not None:  # a cookie session, read before the erasure, saved after
+            sessions.drop_paused_plays(session, ids)
+        return Response(ErasureSerializer(erasure).data)

@@ -8,6 +8,8 @@ from django.urls import reverse
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from entertainment.strict_fields import STRICT_FIELD_MAPPING, StrictCharField
+
 from . import own_data
 from .models import DataExport, ErasureRequest, PrivacySettings, SettingChange, User
 from .privacy import SETTINGS
@@ -15,6 +17,9 @@ from .privacy_forms import EXPLANATIONS, MAX_ITEM_ID, MAX_ITEMS_PER_ERASURE
 
 
 class PrivacySettingsSerializer(serializers.ModelSerializer[PrivacySettings]):
+    # A consent is given by `true`, not by 1 or "yes" (and the choice is a string).
+    serializer_field_mapping = STRICT_FIELD_MAPPING
+
     class Meta:
         model = PrivacySettings
         fields = [*SETTINGS, "updated_at"]
@@ -74,6 +79,14 @@ class ErasureSerializer(serializers.ModelSerializer[ErasureRequest]):
     models_clean_by = serializers.SerializerMethodField(
         help_text="While the models still hold the data: when they will have been retrained."
     )
+    models_withdrawn_at = serializers.DateTimeField(
+        read_only=True,
+        allow_null=True,
+        help_text=(
+            "Set when a model holding the data could not be retrained in time and was withdrawn "
+            "instead: an earlier version, or the popular lists, serve since."
+        ),
+    )
 
     class Meta:
         model = ErasureRequest
@@ -84,6 +97,7 @@ class ErasureSerializer(serializers.ModelSerializer[ErasureRequest]):
             "requested_at",
             "models_clean_at",
             "models_clean_by",
+            "models_withdrawn_at",
         ]
 
     # Null once the models are clean (nothing left to wait for).
@@ -104,7 +118,7 @@ class EraseRequestSerializer(serializers.Serializer):
         max_length=MAX_ITEMS_PER_ERASURE,
         help_text="scope `items`: ids of items whose ratings, plays and reviews are erased.",
     )
-    confirm = serializers.CharField(
+    confirm = StrictCharField(
         required=False,
         help_text="scope `account`: your username, typed, to confirm.",
     )

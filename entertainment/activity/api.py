@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, ClassVar, TypeVar
 
+import django_filters
 from django.db import IntegrityError, models
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
@@ -22,6 +23,7 @@ from drf_spectacular.utils import (
     OpenApiResponse,
     PolymorphicProxySerializer,
     extend_schema,
+    extend_schema_field,
     extend_schema_view,
 )
 from rest_framework import serializers, status, viewsets
@@ -33,6 +35,7 @@ from rest_framework.views import APIView
 from entertainment.accounts.models import User
 from entertainment.api_errors import error_responses
 from entertainment.parsers import BoundedJSONParser
+from entertainment.strict_fields import WholeNumberFormField
 from entertainment.throttling import BulkIngestThrottle
 
 from .ingest import IngestRejected, ingest
@@ -40,6 +43,7 @@ from .models import Play, Rating, Review
 from .parsers import JSONLinesParser, NDJSONParser, ParsedLines
 from .recording import Recorded, record_play, record_rating, record_review, update_play
 from .serializers import (
+    MAX_DB_ID,
     NOT_RECORDED_BODY,
     IngestRejectedSerializer,
     IngestResultSerializer,
@@ -83,13 +87,27 @@ def _write_responses(serializer: type[serializers.Serializer], created: bool) ->
     return responses
 
 
+class ItemIdFilter(django_filters.NumberFilter):
+    """An item's id, written whole: an id no item has gives an empty list, not a 400
+    (django-filter's default, a choice among the items, refuses it); bounded like every id the
+    API reads."""
+
+    field_class = WholeNumberFormField
+
+
+class ActivityFilter(django_filters.FilterSet):
+    item = extend_schema_field({"type": "integer", "minimum": 1, "maximum": MAX_DB_ID})(
+        ItemIdFilter(field_name="item_id", min_value=1, max_value=MAX_DB_ID)
+    )
+
+
 class OwnActivityViewSet(viewsets.ModelViewSet):
     """The caller's own rows of one activity model; subclasses write through recording.py."""
 
     model: ClassVar[type[Rating] | type[Play] | type[Review]]
     update_serializer_class: ClassVar[type[serializers.Serializer]]
     permission_classes = [IsAuthenticated]
-    filterset_fields = ["item"]
+    filterset_class = ActivityFilter
     http_method_names = ["get", "post", "put", "patch", "delete", "head", "options"]
 
     def get_queryset(self) -> models.QuerySet[Any]:

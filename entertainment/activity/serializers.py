@@ -8,9 +8,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from entertainment.catalogue.models import Item
+from entertainment.strict_fields import STRICT_FIELD_MAPPING, StrictBooleanField, StrictCharField
 
 from .models import MAX_STARS, MIN_STARS, Play, Rating, Review, Sentiment, validate_half_star
 
@@ -19,8 +21,31 @@ MAX_DB_ID = 2**63 - 1
 MAX_POSITIVE_INT = 2**31 - 1
 
 
+# What a star field takes: "4.5" (as it answers) or 4.5, in half steps from 0.5 to 5. The
+# schema drf-spectacular derives from the DecimalField allows "-", "" or "0.0".
+STARS_SCHEMA = {
+    "anyOf": [
+        {
+            "type": "string",
+            "format": "decimal",
+            "pattern": r"^(?:0\.5|[1-4](?:\.[05])?|5(?:\.0)?)$",
+        },
+        {"type": "number", "enum": [n / 2 for n in range(1, 11)]},
+    ]
+}
+
+
+@extend_schema_field(STARS_SCHEMA)
+class StarsField(serializers.DecimalField):
+    def validate_empty_values(self, data: Any) -> tuple[bool, Any]:
+        # DRF reads "" as null for a nullable decimal; the schema says null is null.
+        if isinstance(data, str) and not data.strip():
+            self.fail("invalid")
+        return super().validate_empty_values(data)
+
+
 def star_field(**kwargs: Any) -> serializers.DecimalField:
-    return serializers.DecimalField(
+    return StarsField(
         max_digits=2,
         decimal_places=1,
         min_value=MIN_STARS,
@@ -32,7 +57,7 @@ def star_field(**kwargs: Any) -> serializers.DecimalField:
 
 
 def client_event_id_field(**kwargs: Any) -> serializers.CharField:
-    return serializers.CharField(
+    return StrictCharField(
         max_length=64,
         help_text=(
             "Your id for this event. A write repeating an id you already used stores nothing "
@@ -43,6 +68,8 @@ def client_event_id_field(**kwargs: Any) -> serializers.CharField:
 
 
 class _OwnRowSerializer(serializers.ModelSerializer):
+    # Text as text, true as true: DRF would take 0 for "0" and 1 for true.
+    serializer_field_mapping = STRICT_FIELD_MAPPING
     item = serializers.PrimaryKeyRelatedField(queryset=Item.objects.all())
     item_title = serializers.CharField(source="item.title", read_only=True)
     client_event_id = client_event_id_field(
@@ -104,7 +131,7 @@ class PlayUpdateSerializer(PlaySerializer):
 
 
 class ReviewSerializer(_OwnRowSerializer):
-    text = serializers.CharField(max_length=10_000)
+    text = StrictCharField(max_length=10_000)
     # Blank until the sentiment model has read the review: the schema must allow "".
     sentiment = serializers.ChoiceField(choices=Sentiment.choices, allow_blank=True, read_only=True)
     rating = star_field(required=False, allow_null=True, default=None)
@@ -176,7 +203,7 @@ class PlayEventSerializer(_EventSerializer):
     type = serializers.ChoiceField(choices=["play"])
     started_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
     seconds_played = serializers.IntegerField(min_value=0, max_value=MAX_POSITIVE_INT, default=0)
-    completed = serializers.BooleanField(default=False)
+    completed = StrictBooleanField(default=False)
     play_count = serializers.IntegerField(
         min_value=1,
         max_value=MAX_POSITIVE_INT,
@@ -187,7 +214,7 @@ class PlayEventSerializer(_EventSerializer):
 
 class ReviewEventSerializer(_EventSerializer):
     type = serializers.ChoiceField(choices=["review"])
-    text = serializers.CharField(max_length=10_000)
+    text = StrictCharField(max_length=10_000)
     rating = star_field(required=False, allow_null=True, default=None)
 
 

@@ -6,7 +6,7 @@ from typing import Any
 
 import django_filters
 from django.db.models import Prefetch, QuerySet
-from drf_spectacular.utils import extend_schema, extend_schema_view
+from drf_spectacular.utils import extend_schema, extend_schema_field, extend_schema_view
 from rest_framework import permissions, viewsets
 from rest_framework.decorators import action
 from rest_framework.parsers import MultiPartParser
@@ -16,6 +16,7 @@ from rest_framework.serializers import BaseSerializer
 from rest_framework.views import APIView
 
 from entertainment.api_errors import error_responses
+from entertainment.strict_fields import WholeNumberFormField
 
 from .artwork import set_artwork
 from .models import Credit, Genre, Item, Kind
@@ -38,16 +39,25 @@ class IsStaffOrReadOnly(permissions.BasePermission):
         return bool(request.user and request.user.is_authenticated and request.user.is_staff)
 
 
+class YearFilter(django_filters.NumberFilter):
+    """A year, written whole: django-filter's NumberFilter takes any decimal (`year_min=0.5`)."""
+
+    field_class = WholeNumberFormField
+
+
+YEAR_SCHEMA = {"type": "integer", "minimum": 0, "maximum": SMALL_INT_MAX}
+
+
 class ItemFilter(django_filters.FilterSet):
     kind = django_filters.ChoiceFilter(choices=Kind.choices)
     genre = django_filters.CharFilter(
         field_name="genres__slug", distinct=True, help_text="A genre's slug."
     )
-    year_min = django_filters.NumberFilter(
-        field_name="year", lookup_expr="gte", min_value=0, max_value=SMALL_INT_MAX
+    year_min = extend_schema_field(YEAR_SCHEMA)(
+        YearFilter(field_name="year", lookup_expr="gte", min_value=0, max_value=SMALL_INT_MAX)
     )
-    year_max = django_filters.NumberFilter(
-        field_name="year", lookup_expr="lte", min_value=0, max_value=SMALL_INT_MAX
+    year_max = extend_schema_field(YEAR_SCHEMA)(
+        YearFilter(field_name="year", lookup_expr="lte", min_value=0, max_value=SMALL_INT_MAX)
     )
 
     class Meta:

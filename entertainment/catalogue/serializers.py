@@ -10,6 +10,8 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.request import Request
 
+from entertainment.strict_fields import STRICT_FIELD_MAPPING, StrictCharField
+
 from .artwork import validate_artwork
 from .models import Creator, Credit, ExternalId, Genre, Item, Kind, MusicType
 
@@ -47,23 +49,25 @@ class CreditNamesSerializer(serializers.Serializer):
     """Creators by role, in billing order, by name (new names become new creators)."""
 
     director = serializers.ListField(
-        child=serializers.CharField(max_length=255), max_length=100, required=False
+        child=StrictCharField(max_length=255), max_length=100, required=False
     )
     cast = serializers.ListField(
-        child=serializers.CharField(max_length=255), max_length=100, required=False
+        child=StrictCharField(max_length=255), max_length=100, required=False
     )
     artist = serializers.ListField(
-        child=serializers.CharField(max_length=255), max_length=100, required=False
+        child=StrictCharField(max_length=255), max_length=100, required=False
     )
     developer = serializers.ListField(
-        child=serializers.CharField(max_length=255), max_length=100, required=False
+        child=StrictCharField(max_length=255), max_length=100, required=False
     )
     publisher = serializers.ListField(
-        child=serializers.CharField(max_length=255), max_length=100, required=False
+        child=StrictCharField(max_length=255), max_length=100, required=False
     )
 
 
 class ExternalIdSerializer(serializers.ModelSerializer[ExternalId]):
+    serializer_field_mapping = STRICT_FIELD_MAPPING
+
     class Meta:
         model = ExternalId
         fields = ["source", "value"]
@@ -152,12 +156,15 @@ class ItemWriteSerializer(serializers.ModelSerializer[Item]):
     credits = CreditNamesSerializer(required=False)
     external_ids = ExternalIdSerializer(many=True, required=False)
     platforms = serializers.ListField(
-        child=serializers.CharField(max_length=64), max_length=50, required=False
+        child=StrictCharField(max_length=64), max_length=50, required=False
     )
     # A field, popped from the class by DRF's metaclass (Field.parent is unaffected).
     parent = serializers.PrimaryKeyRelatedField(  # type: ignore[assignment]
         queryset=Item.objects.filter(kind=Kind.MUSIC), required=False, allow_null=True
     )
+
+    # Text as text: DRF would take the number 0 for a title and store "0".
+    serializer_field_mapping = STRICT_FIELD_MAPPING
 
     class Meta:
         model = Item

@@ -15,7 +15,6 @@ import schemathesis
 from hypothesis import HealthCheck, Phase, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
-from rest_framework.authtoken.models import Token
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
@@ -24,6 +23,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from entertainment.accounts.models import DataExport, User
+from tests.conftest import api_token
 from tests.factories import (
     GenreFactory,
     ItemFactory,
@@ -81,8 +81,8 @@ def _seed() -> tuple[User, User, dict[str, list[int]]]:
 
 
 def _token_for(user: User) -> str:
-    # Fuzzed calls to /api/me/token/ rotate or delete the token: look it up before each call.
-    return Token.objects.get_or_create(user=user)[0].key
+    # Fuzzed calls to /api/me/token/ rotate or delete the token: a new one before each call.
+    return api_token(user)
 
 
 def _erasable_person() -> User:

@@ -10,13 +10,13 @@ import schemathesis
 import yaml
 from django.core.management import call_command
 from django.test import Client
-from rest_framework.authtoken.models import Token
 from schemathesis.specs.openapi.checks import (
     response_schema_conformance,
     status_code_conformance,
 )
 
-from tests.factories import RatingFactory, ReviewFactory, UserFactory
+from tests.conftest import api_token
+from tests.factories import ItemFactory, RatingFactory, ReviewFactory, UserFactory
 
 BULK = "/api/events/bulk/"
 
@@ -76,9 +76,10 @@ def test_bulk_endpoint_documents_its_formats_and_answers(schema):
     array = post["requestBody"]["content"]["application/json"]["schema"]
     assert array["type"] == "array"
     assert set(post["responses"]) >= {"200", "400", "401", "413", "429"}
-    assert post["responses"]["400"]["content"]["application/json"]["schema"]["$ref"].endswith(
-        "/IngestRejected"
-    )
+    # The events' own errors, or one about the body as a whole (JSON that does not parse).
+    rejected = post["responses"]["400"]["content"]["application/json"]["schema"]["anyOf"]
+    assert rejected[0]["$ref"].endswith("/IngestRejected")
+    assert rejected[1]["$ref"].endswith("/DetailError")
     one_of = schema["components"]["schemas"][array["items"]["$ref"].rsplit("/", 1)[1]]
     assert one_of["discriminator"]["propertyName"] == "type"
     assert set(one_of["discriminator"]["mapping"]) == {"rating", "play", "review"}
@@ -145,7 +146,7 @@ def _answer_conforms(
     operation = api[path][method]
     headers = {}
     if user is not None:
-        headers["Authorization"] = f"Token {Token.objects.get_or_create(user=user)[0].key}"
+        headers["Authorization"] = f"Token {api_token(user)}"
     response = operation.Case(headers=headers, **case).call()
     assert response.status_code == expected
     operation.Case(**case).validate_response(
@@ -211,3 +212,86 @@ def test_a_bulk_body_that_is_not_a_batch_matches(wsgi_app):
 )
 def test_refusals_are_documented(wsgi_app, method, path, case, expected):
     _answer_conforms(wsgi_app, method, path, None, expected, **case)
+
+
+# --- What every operation can answer is documented (entertainment/schema.py) ----------------
+
+
+def _operations(schema):
+    for path, path_item in schema["paths"].items():
+        for method, operation in path_item.items():
+            yield path, method, operation
+
+
+def test_every_operation_documents_the_answers_any_request_can_get(schema):
+    for path, method, operation in _operations(schema):
+        codes = set(operation["responses"])
+        where = f"{method.upper()} {path}"
+        assert "429" in codes, where
+        if any(operation.get("security", [])):
+            assert {"401", "403"} <= codes, where
+        if "requestBody" in operation:
+            assert {"400", "413", "415"} <= codes, where
+        if "{" in path:
+            assert "404" in codes, where
+        if any(p["in"] == "query" for p in operation.get("parameters", [])):
+            assert "400" in codes, where
+
+
+def test_every_bad_request_answer_allows_a_detail_or_field_messages(schema):
+    for path, method, operation in _operations(schema):
+        bad = operation["responses"].get("400")
+        if bad is not None:
+            refs = [
+                s.get("$ref", "") for s in bad["content"]["application/json"]["schema"]["anyOf"]
+            ]
+            assert any(r.endswith("/DetailError") for r in refs), f"{method} {path}"
+
+
+def test_reads_open_to_everyone_are_marked_open(schema):
+    # The catalogue's own permission class lets anyone read and only staff write.
+    assert {} in schema["paths"]["/api/items/"]["get"]["security"]
+    assert {} not in schema["paths"]["/api/items/"]["post"]["security"]
+    assert {} not in schema["paths"]["/api/ratings/"]["get"]["security"]
+
+
+def test_paging_parameters_say_what_is_refused(schema):
+    parameters = {
+        p["name"]: p["schema"] for p in schema["paths"]["/api/genres/"]["get"]["parameters"]
+    }
+    assert parameters["page"]["minimum"] == 1
+    assert parameters["page_size"]["minimum"] == 1
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("method", "path", "case"),
+    [
+        # Schema-valid before: refused by the pagination (the schema now says from 1).
+        ("GET", "/api/genres/", {"query": {"page_size": "0"}}),
+        # Accepted before: an empty `by` was read as absent.
+        ("GET", "/api/items/{id}/similar/", {"query": {"by": ""}}),
+        # A body that is not JSON: {"detail": ...}, which the field-messages schema refused.
+        ("POST", "/api/auth/token/", {"body": b"\x00", "media_type": "application/json"}),
+        # Errors by index inside a field: {"items": {"0": [...]}}.
+        (
+            "POST",
+            "/api/sessions/next/",
+            {"body": {"items": ["x"]}, "media_type": "application/json"},
+        ),
+    ],
+)
+def test_refusals_match_the_schema(wsgi_app, method, path, case):
+    if "{id}" in path:
+        case = {**case, "path_parameters": {"id": ItemFactory().pk}}
+    _answer_conforms(wsgi_app, method, path, None, 400, **case)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("value", [1, 0, "true", "yes", None])
+def test_a_consent_is_given_by_true_and_nothing_else(api, user, value):
+    response = api.patch("/api/me/privacy/", {"train_on_reviews": value}, format="json")
+    assert response.status_code == 400
+    assert "train_on_reviews" in response.json()
+    user.privacy.refresh_from_db()
+    assert user.privacy.train_on_reviews is False

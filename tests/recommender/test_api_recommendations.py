@@ -121,7 +121,8 @@ def test_rating_an_item_takes_it_out_of_the_list(
     assert _ids(body) == [films[2].pk]
 
 
-@pytest.mark.parametrize("query", ["kind=book", "n=0", "n=1000", "n=abc"])
+# n=10.0: the schema says integer; DRF's IntegerField would read it as 10.
+@pytest.mark.parametrize("query", ["kind=book", "n=0", "n=1000", "n=abc", "n=10.0"])
 def test_bad_parameters_are_400_with_field_messages(api, query):
     response = api.get(f"/api/recommendations/?{query}")
     assert response.status_code == 400
@@ -174,7 +175,8 @@ def test_similar_items_without_an_active_model_are_none(anon_api):
     assert body == {"by": "co-play", "results": []}
 
 
-@pytest.mark.parametrize("query", ["by=colour", "n=0", "n=51"])
+# by=: an empty value was read as absent (co-play); n=5.0 as 5.
+@pytest.mark.parametrize("query", ["by=colour", "by=", "n=0", "n=51", "n=5.0"])
 def test_similar_items_refuse_bad_parameters(anon_api, query):
     seed = ItemFactory()
     response = anon_api.get(f"/api/items/{seed.pk}/similar/?{query}")
@@ -191,6 +193,17 @@ def test_session_next_validates_item_ids(anon_api):
     assert response.status_code == 400
     assert "items" in response.json()
     assert anon_api.post("/api/sessions/next/", {"items": []}, format="json").status_code == 400
+
+
+@pytest.mark.parametrize("items", [[1.0], ["1"], [True]])
+def test_session_next_takes_ids_as_whole_numbers_only(anon_api, items):
+    item = ItemFactory(pk=1)
+    assert (
+        anon_api.post("/api/sessions/next/", {"items": [item.pk]}, format="json").status_code == 200
+    )
+    response = anon_api.post("/api/sessions/next/", {"items": items}, format="json")
+    assert response.status_code == 400
+    assert "items" in response.json()
 
 
 def test_session_next_refuses_an_id_too_large_for_the_database(anon_api):
