@@ -36,6 +36,7 @@ SECTIONS: dict[str, Section] = {}
 # Sections that are tables of history: also written as CSV for spreadsheets.
 CSV_SECTIONS = {"ratings", "plays", "reviews", "setting_changes", "recommendations"}
 
+
 def _rows(values: Iterable[Mapping[str, Any]]) -> Rows:
     return [dict(row) for row in values]
 
