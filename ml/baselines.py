@@ -1,20 +1,28 @@
-"""Baselines for comparison and fallback: popularity, item-kNN on co-occurrence, first-order Markov.
+"""Baselines for comparison and fallback: popularity, item-kNN on co-occurrence, first-order
+Markov, and the order-free EASE and ALS (ml.factors).
 
 Each is fitted on encoded training histories and scores every catalogue item for a batch of
-histories (see ml.evaluation.Scorer). Popularity breaks ties in the other two, so a user with
-no usable signal still gets the popular items.
+histories (see ml.evaluation.Scorer). Popularity breaks ties in the others, so a user with
+no usable signal still gets the popular items. item-kNN, EASE and ALS are tuned on held-out
+items (`tune`).
 """
 
 from __future__ import annotations
 
 import itertools
 from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ml.data import Sequences
 
-METHODS = ("popularity", "itemknn", "markov")
+if TYPE_CHECKING:
+    from ml.factors import ALS, EASE, Tuned
+
+METHODS = ("popularity", "itemknn", "markov", "ease", "als")
+# Those with hyperparameters, chosen on held-out items from these grids.
+TUNED = ("itemknn", "ease", "als")
 
 
 def popularity_counts(train: Sequences) -> np.ndarray:
@@ -108,11 +116,46 @@ class Markov:
         return out
 
 
-def fit(method: str, train: Sequences) -> Popularity | ItemKNN | Markov:
+if TYPE_CHECKING:
+    Baseline = Popularity | ItemKNN | Markov | EASE | ALS
+
+
+def tune(
+    method: str, train: Sequences, valid: np.ndarray | None = None, seed: int = 0
+) -> Tuned[ItemKNN] | Tuned[EASE] | Tuned[ALS]:
+    """item-kNN's neighbour count, EASE's l2 or ALS's factors, regularisation, alpha and
+    iterations, chosen by validation NDCG@10 over the grids of ml.factors.
+
+    `valid`: one held-out item per user of `train` (-1: none), as ml.evaluation.Split.valid;
+    the best model fitted on `train` is kept. Without it, one item per user is held out of
+    `train` (ml.factors.hold_out), and the best parameters are refitted on all of `train`.
+    """
+    # Here, not at the top: serving processes import this module (through ml.hybrid) and never
+    # need SciPy or implicit.
+    from ml import factors
+
+    build: Any
+    build, grid = {
+        "itemknn": (ItemKNN, factors.ITEMKNN_GRID),
+        "ease": (factors.EASE, factors.EASE_GRID),
+        "als": (factors.ALS, factors.ALS_GRID),
+    }[method]
+    inner, held = (train, valid) if valid is not None else factors.hold_out(train, seed)
+    users = np.flatnonzero(held >= 0)
+    found = factors.grid_search(
+        build, grid, inner, [inner.histories[u] for u in users], held[users]
+    )
+    if valid is None:
+        found.model = build(train, **found.params)
+    return found
+
+
+def fit(method: str, train: Sequences, valid: np.ndarray | None = None, seed: int = 0) -> Baseline:
+    """The named baseline fitted on `train`; the tuned ones tuned first (see `tune`)."""
     if method == "popularity":
         return Popularity(train)
-    if method == "itemknn":
-        return ItemKNN(train)
     if method == "markov":
         return Markov(train)
+    if method in TUNED:
+        return tune(method, train, valid, seed).model
     raise ValueError(f"unknown baseline {method!r}; choose one of {', '.join(METHODS)}")

@@ -6,12 +6,19 @@ For a person with history h (their items in order, each with a feedback weight w
              + a * p_next(j | last item of h)       how often j followed that item
              + b * sum_i w_i d^(age_i) sim(i, j) / sum_i |w_i|   feedback: item-kNN, recency-decayed
              + c * p_popular(j)
+             [+ e * ease(j | h)                     optional: EASE's co-occurrence, order-free]
 
 w_i is 1 for a plain interaction. A review sets it from its sentiment s in [0, 1] (the sentiment
 LSTM's probability for the text, or (rating - 1) / 4 without a text model): w = 4 (s - 1/2), so a
 glowing review (+2) counts more than a lukewarm play (+1), a lukewarm review adds nothing, and a
 negative one (-2) pushes similar items down. a, b, c and d are tuned on each person's held-out
 last item at training time.
+
+ease(j | h) is the history's EASE score (ml.factors.EASE, its l2 tuned on validation) from each
+item's `EASE_NEIGHBOURS` strongest weights, divided by the row's best score so e means the same on
+any catalogue. On feedback without order it carries what the GRU and the Markov chain cannot;
+the tuned e decides how much. It is evaluated offline (`evaluate_split(..., ease=)`) and not yet
+served: `ml.ranking.Ranker` does not read it, so `train` leaves it out.
 
 Items without plays yet (in the artwork model but unknown to the GRU) are cold-start items: each
 gets `visual_weight * cosine * (the person's best score)` from its closest artwork among the
@@ -32,7 +39,7 @@ import itertools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -51,6 +58,10 @@ from ml.data import (
 from ml.evaluation import metrics, top_k
 from ml.progress import Progress, scaled
 from ml.serving import SequenceServer
+
+if TYPE_CHECKING:
+    # Only its type: serving processes import this module and need no SciPy.
+    from ml.factors import EASE
 
 FORMAT = "encore.hybrid"
 # 2: the co-play counts of the neighbours and the ANN index (ann/) for serving at scale.
@@ -72,7 +83,10 @@ DEFAULT_WEIGHTS = {
     "visual_weight": 0.5,
     "visual_threshold": 0.5,
 }
+# Each item's strongest EASE weights kept (by magnitude: negative ones push items down).
+EASE_NEIGHBOURS = 200
 GRID = {
+    "ease": (0.0, 0.01, 0.03, 0.1, 0.3, 1.0),
     "markov": (0.0, 0.05, 0.1, 0.2, 0.4),
     "feedback": (0.0, 0.02, 0.05, 0.1, 0.2),
     "popularity": (0.0, 1.0, 4.0),
@@ -142,6 +156,36 @@ class Components:
 
 
 @dataclass
+class EaseLists:
+    """EASE's item-item weights as per-item lists (like the item-kNN neighbours)."""
+
+    items: np.ndarray  # (V, K)
+    weights: np.ndarray  # (V, K)
+
+    @classmethod
+    def from_model(cls, model: EASE, k: int = EASE_NEIGHBOURS) -> EaseLists:
+        k = min(k, model.n_items)
+        strongest = np.argpartition(-np.abs(model.weights), k - 1, axis=1)[:, :k]
+        weights = np.take_along_axis(model.weights, strongest, axis=1)
+        return cls(strongest.astype(np.int32), weights.astype(np.float32))
+
+    def part(self, histories: Sequence[Sequence[int]], n_items: int) -> np.ndarray:
+        """Each history's EASE scores over the catalogue, divided by the row's best one."""
+        out = np.zeros((len(histories), n_items), dtype=np.float32)
+        for row, history in enumerate(histories):
+            if not len(history):
+                continue
+            at = np.asarray(history)
+            out[row] = np.bincount(
+                self.items[at].ravel(), weights=self.weights[at].ravel(), minlength=n_items
+            )
+            best = float(out[row].max())
+            if best > 0:
+                out[row] /= best
+        return out
+
+
+@dataclass
 class Visual:
     """Artwork embeddings by item id (file stem), for look-alikes and cold start."""
 
@@ -190,9 +234,13 @@ class Blender:
     """Blended scores and their parts for a batch of histories (item indices)."""
 
     def __init__(
-        self, server: SequenceServer, parts: Components, weights: dict[str, float]
+        self,
+        server: SequenceServer,
+        parts: Components,
+        weights: dict[str, float],
+        ease: EaseLists | None = None,
     ) -> None:
-        self.server, self.parts, self.weights = server, parts, weights
+        self.server, self.parts, self.weights, self.ease = server, parts, weights, ease
 
     def parts_for(
         self, histories: Sequence[Sequence[int]], feedback: Sequence[Sequence[float]] | None
@@ -215,15 +263,21 @@ class Blender:
             valid = neigh >= 0
             fb[row] = np.bincount(neigh[valid], weights=sims[valid], minlength=n_items)
             fb[row] /= max(float(np.abs(weights).sum()), 1e-6)
-        return {"sequence": seq, "markov": nxt, "feedback": fb}
+        found = {"sequence": seq, "markov": nxt, "feedback": fb}
+        if self.ease is not None:
+            found["ease"] = self.ease.part(histories, n_items)
+        return found
 
     def combine(self, parts: dict[str, np.ndarray], weights: dict[str, float]) -> np.ndarray:
-        return (
+        scores = (
             parts["sequence"]
             + weights["markov"] * parts["markov"]
             + weights["feedback"] * parts["feedback"]
             + weights["popularity"] * self.parts.popularity[None, :]
         )
+        if "ease" in parts and weights.get("ease", 0.0):
+            scores += weights["ease"] * parts["ease"]
+        return scores
 
 
 def tune(
@@ -232,15 +286,22 @@ def tune(
     histories: Sequence[Sequence[int]],
     targets: np.ndarray,
     feedback: Sequence[Sequence[float]] | None = None,
+    ease: EaseLists | None = None,
 ) -> tuple[dict[str, float], float]:
-    """Grid-search the blend on held-out items; returns the best weights and their NDCG@10."""
+    """Grid-search the blend on held-out items; returns the best weights and their NDCG@10.
+    With `ease`, its weight is searched too (and is in the weights returned)."""
     best: tuple[float, dict[str, float]] = (-1.0, dict(DEFAULT_WEIGHTS))
     for decay in GRID["decay"]:
-        blender = Blender(server, parts, {**DEFAULT_WEIGHTS, "decay": decay})
+        blender = Blender(server, parts, {**DEFAULT_WEIGHTS, "decay": decay}, ease)
         computed = blender.parts_for(histories, feedback)
-        for mk, fb, pop in itertools.product(GRID["markov"], GRID["feedback"], GRID["popularity"]):
+        for mk, fb, pop, e in itertools.product(
+            GRID["markov"], GRID["feedback"], GRID["popularity"],
+            GRID["ease"] if ease is not None else (None,),
+        ):  # fmt: skip
             weights = {**DEFAULT_WEIGHTS, "decay": decay, "markov": mk, "feedback": fb}
             weights["popularity"] = pop
+            if e is not None:
+                weights["ease"] = e
             scores = blender.combine(computed, weights)
             for row, history in enumerate(histories):
                 scores[row, list(history)] = -np.inf
@@ -250,15 +311,19 @@ def tune(
     return best[1], best[0]
 
 
-def evaluate_split(split: Any, model: Any, hyper: dict[str, Any], seed: int = 0) -> dict[str, Any]:
-    """The hybrid under the evaluation protocol (bench): tune on validation, report test."""
+def evaluate_split(
+    split: Any, model: Any, hyper: dict[str, Any], seed: int = 0, ease: EASE | None = None
+) -> dict[str, Any]:
+    """The hybrid under the evaluation protocol (bench): tune on validation, report test.
+    `ease`: an EASE fitted on `split.train` (its l2 tuned on `split.valid`) joins the blend."""
     from ml.sequence import export_arrays
 
     server = SequenceServer(export_arrays(model), split.train.items, hyper["max_len"])
     parts = Components.fit(split.train)
+    lists = EaseLists.from_model(ease) if ease is not None else None
     histories, targets = split.validation()
-    weights, _ = tune(server, parts, histories, targets)
-    blender = Blender(server, parts, weights)
+    weights, _ = tune(server, parts, histories, targets, ease=lists)
+    blender = Blender(server, parts, weights, lists)
     histories, targets = split.testing()
     scores = blender.combine(blender.parts_for(histories, None), weights)
     for row, history in enumerate(histories):
@@ -305,7 +370,7 @@ def train(
     )
     report = progress or (lambda fraction, stage: None)
     seqs = encode(rows)
-    train_seqs, valid = sequence.hold_out_last(seqs)
+    train_seqs, valid = sequence.hold_out_last(seqs, seed)
     result: dict[str, Any] = {}
     with writing(out_dir) as tmp:
         model, summary = sequence.fit(

@@ -290,14 +290,22 @@ def _hash_rows(rows: Iterable[Interaction]) -> str:
     return digest.hexdigest()
 
 
-def hold_out_last(seqs: Sequences) -> tuple[Sequences, np.ndarray]:
-    """Each user's last item (of at least 2) becomes the validation target; the rest trains."""
+def hold_out_last(seqs: Sequences, seed: int = 0) -> tuple[Sequences, np.ndarray]:
+    """Each user's last item (of at least 2) becomes the validation target; the rest trains.
+
+    A history without timestamps has no last item: it is ordered by weight, so its last is the
+    heaviest (the highest rated), and early stopping and the blend's tuning would learn to find
+    favourites rather than the random item the protocol holds out. One item drawn with the seed
+    is held out instead, as ml.evaluation does.
+    """
+    rng = np.random.default_rng(seed)
     valid = np.full(len(seqs.users), -1, dtype=np.int64)
     histories = []
     for u, history in enumerate(seqs.histories):
         if len(history) >= 2:
-            valid[u] = history[-1]
-            histories.append(history[:-1])
+            at = len(history) - 1 if seqs.ordered[u] else int(rng.integers(len(history)))
+            valid[u] = history[at]
+            histories.append([*history[:at], *history[at + 1 :]])
         else:
             histories.append(list(history))
     train = Sequences(seqs.items, seqs.users, histories, seqs.ordered, seqs.weights)
@@ -323,7 +331,7 @@ def train_sequence(
         rows = list(interactions)
         data_hash = _hash_rows(rows)
     seqs = encode(rows)
-    train, valid = hold_out_last(seqs)
+    train, valid = hold_out_last(seqs, seed)
     model, summary = fit(train, valid, seed=seed, progress=scaled(progress, 0.0, 0.95), **hyper)
     users = np.flatnonzero(valid >= 0)
     ranked, _ = recommend(

@@ -195,7 +195,9 @@ def test_a_stored_play_does_not_touch_the_session(person, user):
 
 
 def _ready_export(user: User) -> DataExport:
-    return build(DataExport.objects.create(user=user))
+    export = build(DataExport.objects.create(user=user))
+    assert export is not None  # no erasure ran meanwhile
+    return export
 
 
 def test_export_button_creates_an_export_and_the_page_follows_it(person, user):

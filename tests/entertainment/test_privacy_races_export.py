@@ -185,9 +185,12 @@ def test_an_archive_stored_while_the_erasure_reads_its_files_is_deleted_too(monk
     eraser = threading.Thread(target=actor, args=(lambda: erase_history(person),))
     eraser.start()
     assert read.wait(30)
-    builder = threading.Thread(
-        target=actor, args=(lambda: (export_module.store(export, content), stored.set()),)
-    )
+
+    def store() -> None:
+        export_module.store(export, content)
+        stored.set()
+
+    builder = threading.Thread(target=actor, args=(store,))
     builder.start()
 
     def waiting_on_a_lock() -> bool:

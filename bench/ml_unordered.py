@@ -1,0 +1,172 @@
+"""Feedback without order: the hybrid against tuned item-kNN, EASE and ALS on ml-latest-small.
+
+The timestamp-less variant (issue 13): every rating with its timestamp empty and the rating as
+its weight, so the protocol (ml.evaluation) holds out each person's test and validation items at
+random with the seed, and the GRU reads a history ordered by weight. The timed variant is the
+same ratings with their timestamps (the protocol of bench/ml_sequence.py, weight = rating).
+
+item-kNN, EASE and ALS are tuned on the validation items (grids in ml.factors), and the hybrid's
+ratio is to the best of them (and Markov, timed only: the issue's targets); the hybrid is
+ml.hybrid.evaluate_split (its blend tuned on the same validation items), or with `--cli` the
+path a user takes: `python -m ml train` on the training part plus validation items, then
+`python -m ml recommend` (whose own validation is each history's last item). "hybrid+ease" is
+the same GRU with EASE (as tuned above) in the blend (ml.hybrid.evaluate_split(..., ease=)).
+
+Run: .venv/bin/python bench/ml_unordered.py [--variant unordered|timed|both] [--no-hybrid] [--cli]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import numpy as np  # noqa: E402
+from ml_sequence import data_dir  # noqa: E402  (the same data set, found the same way)
+
+from ml import baselines  # noqa: E402
+from ml.csvfiles import read_rows  # noqa: E402
+from ml.data import Interaction, write_interactions  # noqa: E402
+from ml.evaluation import Split, evaluate, five_core, leave_one_out, metrics  # noqa: E402
+from ml.factors import EASE  # noqa: E402
+
+
+def ratings(path: Path, timed: bool) -> list[Interaction]:
+    """ratings.csv as interactions weighted by the rating, with or without their timestamps."""
+    records = read_rows(path, ValueError)
+    _, header = next(records)
+    at = {name: header.index(name) for name in ("userId", "movieId", "rating", "timestamp")}
+    return [
+        Interaction(
+            row[at["userId"]],
+            row[at["movieId"]],
+            float(row[at["timestamp"]]) if timed else None,
+            float(row[at["rating"]]),
+        )
+        for _, row in records
+    ]
+
+
+def line(name: str, result: dict[str, float], extra: str = "") -> None:
+    print(
+        f"  {name:<11} HR@10 {result['hr@10']:.4f}  NDCG@10 {result['ndcg@10']:.4f}  "
+        f"coverage@10 {result['coverage@10']:.4f}  {extra}",
+        flush=True,
+    )
+
+
+def hybrid_in_process(split: Split, seed: int, ease: EASE | None) -> dict[str, tuple[dict, str]]:
+    """The hybrid as trained today, and with the EASE part in its blend (the same GRU)."""
+    from ml import hybrid, sequence
+
+    start = time.monotonic()
+    model, summary = sequence.fit(split.train, split.valid, seed=seed)
+    trained = time.monotonic() - start
+    out = {}
+    for name, part in (("hybrid", None), ("hybrid+ease", ease)):
+        if name == "hybrid+ease" and part is None:
+            continue
+        result = hybrid.evaluate_split(split, model, summary["hyperparameters"], seed, ease=part)
+        out[name] = (result["metrics"], f"(GRU {trained:.0f} s; blend {result['weights']})")
+    return out
+
+
+def hybrid_cli(split: Split, rows: Sequence[Interaction], seed: int) -> dict[str, tuple[dict, str]]:
+    """`python -m ml train` on everything but the test items, `recommend`, scored on them."""
+    test = {
+        (split.train.users[u], split.train.items[int(split.test[u])])
+        for u in np.flatnonzero(split.test >= 0)
+    }
+    env = {**os.environ, "OPENBLAS_NUM_THREADS": "1"}
+    with tempfile.TemporaryDirectory() as tmp:
+        write_interactions(
+            Path(tmp) / "I.csv", [r for r in rows if (r.user, r.item) not in test]
+        )  # fmt: skip
+        start = time.monotonic()
+        for command in (
+            ["train", "--out", f"{tmp}/model", "--seed", str(seed)],
+            ["recommend", "--model", f"{tmp}/model", "--k", "10", "--out", f"{tmp}/recs.csv"],
+        ):
+            subprocess.run(
+                [sys.executable, "-m", "ml", *command, "--interactions", f"{tmp}/I.csv"],
+                check=True, cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+            )  # fmt: skip
+        spent = time.monotonic() - start
+        ranked: dict[str, list[str]] = {}
+        records = read_rows(Path(tmp) / "recs.csv", ValueError)
+        next(records)
+        for _, (user, item, *_rest) in records:
+            ranked.setdefault(user, []).append(item)
+    index = split.train.item_index()
+    users = np.flatnonzero(split.test >= 0)
+    matrix = np.full((len(users), 10), -1, dtype=np.int64)
+    for row, u in enumerate(users):
+        found = [index.get(i, -1) for i in ranked.get(split.train.users[u], [])][:10]
+        matrix[row, : len(found)] = found
+    result = metrics(matrix, split.test[users], split.train.n_items)
+    return {"hybrid (cli)": (result, f"(train + recommend {spent:.0f} s)")}
+
+
+def run(variant: str, hybrid: bool, cli: bool, seed: int) -> None:
+    rows = five_core(ratings(data_dir() / "ratings.csv", timed=variant == "timed"))
+    split = leave_one_out(rows, seed=seed)
+    histories, targets = split.testing()
+    n_items = split.train.n_items
+    print(
+        f"ml-latest-small {variant}, after 5-core: {len(rows)} interactions, "
+        f"{len(split.train.users)} users, {n_items} items; test users {len(targets)}",
+        flush=True,
+    )
+    best = ("", 0.0)
+    ease = None
+    for method in ("popularity", "markov", "itemknn", "ease", "als"):
+        if method == "markov" and variant == "unordered":
+            continue  # no order: the chain is popularity
+        start = time.monotonic()
+        scorer: baselines.Baseline
+        if method in baselines.TUNED:
+            tuned = baselines.tune(method, split.train, split.valid, seed=seed)
+            scorer, extra = tuned.model, f"tuned {json.dumps(tuned.params)} valid {tuned.ndcg:.4f}"
+            if method == "ease":
+                ease = tuned.model
+        else:
+            scorer, extra = baselines.fit(method, split.train), ""
+        result = evaluate(scorer, histories, targets, n_items)
+        line(method, result, f"{extra} ({time.monotonic() - start:.0f} s)")
+        if method != "popularity" and result["ndcg@10"] > best[1]:
+            best = (method, result["ndcg@10"])
+    if hybrid:
+        results = hybrid_cli(split, rows, seed) if cli else hybrid_in_process(split, seed, ease)
+        for name, (found, extra) in results.items():
+            line(name, found, extra)
+        for name, (found, _) in results.items():
+            print(
+                f"  {name} / best of the others ({best[0]}): "
+                f"{found['ndcg@10'] / best[1]:.3f} (target: 1.05 unordered, 1.3 timed)",
+                flush=True,
+            )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--variant", choices=("unordered", "timed", "both"), default="unordered")
+    parser.add_argument("--no-hybrid", action="store_true", help="only the baselines")
+    parser.add_argument("--cli", action="store_true", help="the hybrid by train + recommend")
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+    print("(2 cores shared with teammates: timings are noisy)")
+    for variant in ("unordered", "timed") if args.variant == "both" else (args.variant,):
+        run(variant, not args.no_hybrid, args.cli, args.seed)
+
+
+if __name__ == "__main__":
+    main()
