@@ -18,7 +18,7 @@ from django import forms
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile, File
-from django.db import models
+from django.db import models, transaction
 from django.db.models.fields.files import FieldFile
 from PIL import Image, ImageOps, UnidentifiedImageError
 
@@ -203,7 +203,9 @@ def refresh_thumbnail(item: Item, *, save: bool = True) -> None:
     else:
         item.artwork_thumbnail.name = ""
     if old and old != item.artwork_thumbnail.name:
-        item.artwork_thumbnail.storage.delete(old)
+        # After commit: a rolled-back change (an import failing halfway) keeps pointing at it.
+        storage = item.artwork_thumbnail.storage
+        transaction.on_commit(lambda: storage.delete(old))
     if save:
         type(item).objects.filter(pk=item.pk).update(artwork_thumbnail=item.artwork_thumbnail.name)
 

@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import codecs
 import csv
+import io
 import sys
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
@@ -24,8 +25,10 @@ from pathlib import Path
 from typing import Any, TypeVar, cast
 
 from django.contrib.auth.hashers import make_password
+from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import DEFAULT_DB_ALIAS, connections, models, transaction
+from django.db.models.fields.files import FieldFile
 from django.utils import timezone
 from django.utils.text import slugify
 from tqdm import tqdm
@@ -33,6 +36,7 @@ from tqdm import tqdm
 from entertainment.accounts.models import User
 from entertainment.activity.models import MAX_STARS, MIN_STARS, Play, Rating
 
+from .artwork import cleaned_artwork, inspect_artwork, set_artwork
 from .models import ExternalId, Genre, Item
 
 M = TypeVar("M", bound=models.Model)
@@ -501,6 +505,170 @@ def upsert_plays(
     counts.add("created", "plays", len(new))
     counts.add("updated", "plays", len(changed))
     counts.add("unchanged", "plays", len(records) - len(new) - len(changed))
+
+
+# --- Artwork from a folder -------------------------------------------------------------------
+
+PICTURE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".gif")
+
+
+def picture_files(directory: Path, option: str) -> list[Path]:
+    """The pictures in a folder given by `option` (named in every error), sorted by name.
+
+    Called before the data files are read, so a mistyped folder stops the import at once.
+    """
+    if not directory.exists():
+        raise CommandError(f"{option} {directory}: no such folder")
+    if not directory.is_dir():
+        raise CommandError(f"{option} {directory}: not a folder")
+    pictures = sorted(
+        p
+        for p in directory.iterdir()
+        if p.suffix.lower() in PICTURE_SUFFIXES and not p.name.startswith(".") and p.is_file()
+    )
+    if not pictures:
+        hint = ""
+        for child in ("posters", "images", "artwork"):
+            if (directory / child).is_dir():
+                hint = f" (did you mean {directory / child}?)"
+                break
+        raise CommandError(
+            f"{option} {directory}: no pictures in it (.jpg, .jpeg, .png, .webp or .gif){hint}"
+        )
+    return pictures
+
+
+@dataclass(frozen=True)
+class Picture:
+    """A picture file for the item its source knows as `key`."""
+
+    key: str
+    path: Path
+
+
+@dataclass(frozen=True)
+class RefusedPicture(Picture):
+    reason: str
+
+
+@dataclass
+class Pictures:
+    """A folder's pictures after each was checked as an upload is."""
+
+    accepted: list[Picture] = field(default_factory=list)
+    refused: list[RefusedPicture] = field(default_factory=list)
+    unmatched: list[Path] = field(default_factory=list)  # named for no known item
+
+    def keys(self) -> set[str]:
+        return {p.key for p in self.accepted} | {p.key for p in self.refused}
+
+
+def check_pictures(
+    paths: Sequence[Path], key_of: Callable[[str], str | None], progress: Progress
+) -> Pictures:
+    """Match each picture to an item by its file name's stem and check it like an upload.
+
+    `key_of` turns a stem into an item's source key, or None when no item has it. A picture
+    that fails the check (size, not an image, damaged, too many pixels) is refused with the
+    check's own words; so are two pictures of one item (1.jpg and 1.png), since neither is
+    clearly meant. Refusing one picture keeps the others: pictures are decoration, unlike a
+    bad data line, which would change what is learned.
+    """
+    found = Pictures()
+    by_key: dict[str, list[Path]] = {}
+    for path in paths:
+        key = key_of(path.stem)
+        if key is None:
+            found.unmatched.append(path)
+        else:
+            by_key.setdefault(key, []).append(path)
+    with progress.bar(len(by_key), "checking pictures", "files") as bar:
+        for key, same in by_key.items():
+            bar.update(1)
+            if len(same) > 1:
+                names = " and ".join(p.name for p in same)
+                found.refused.extend(
+                    RefusedPicture(key, p, f"{names} are pictures of one item") for p in same
+                )
+                continue
+            try:
+                with same[0].open("rb") as f:
+                    inspect_artwork(f)
+            except ValidationError as exc:
+                found.refused.append(RefusedPicture(key, same[0], " ".join(exc.messages)))
+            except OSError as exc:
+                reason = f"cannot be read ({exc.strerror or type(exc).__name__})"
+                found.refused.append(RefusedPicture(key, same[0], reason))
+            else:
+                found.accepted.append(Picture(key, same[0]))
+    return found
+
+
+def _stored_bytes(field_file: FieldFile) -> bytes | None:
+    try:
+        with field_file.open("rb") as stored:
+            return bytes(stored.read())
+    except OSError:  # gone from storage: the picture is attached again
+        return None
+
+
+def attach_pictures(
+    source: str, pictures: Sequence[Picture], items: Mapping[str, int], progress: Progress
+) -> tuple[int, int]:
+    """Give each item its picture as artwork unless it already has that very picture.
+
+    Returns (attached, unchanged). Pictures go through artwork.set_artwork as uploads do:
+    checked, cleaned (re-encoded without metadata), stored, with a fresh thumbnail. What is
+    stored is the cleaned copy, so a picture is compared by cleaning it the same way first:
+    the same file gives the same bytes and is left alone, and a rerun writes no file.
+
+    Storage is not part of the transaction: files written here are deleted again if this
+    step fails, and the originals it replaces are deleted only once the transaction commits.
+    Call it last in an import's write phase.
+    """
+    field_storage = Item._meta.get_field("artwork").storage
+    written: list[str] = []
+    replaced: list[str] = []
+    attached = unchanged = 0
+    try:
+        with progress.bar(len(pictures), "artwork", "files") as bar:
+            for batch in batched(pictures, BATCH):
+                by_pk = Item.objects.in_bulk([items[p.key] for p in batch])
+                for picture in batch:
+                    bar.update(1)
+                    item = by_pk[items[picture.key]]
+                    data = picture.path.read_bytes()
+                    old = item.artwork.name or ""
+                    if old:
+                        cleaned = cleaned_artwork(io.BytesIO(data), picture.path.name).read()
+                        if _stored_bytes(item.artwork) == cleaned:
+                            unchanged += 1
+                            continue
+                    stem = f"{source}-{picture.key.replace(':', '-')}"
+                    try:
+                        set_artwork(item, data, stem + picture.path.suffix.lower())
+                    except ValidationError as exc:  # changed since it was checked
+                        raise CommandError(f"{picture.path}: {' '.join(exc.messages)}") from None
+                    written += [item.artwork.name or "", item.artwork_thumbnail.name or ""]
+                    if old:
+                        replaced.append(old)
+                    attached += 1
+    except BaseException:
+        for name in written:
+            if name:
+                field_storage.delete(name)
+        raise
+
+    def delete_replaced() -> None:
+        # Never a file another item still shows (artwork copied from item to item).
+        shown = set(Item.objects.filter(artwork__in=replaced).values_list("artwork", flat=True))
+        for name in replaced:
+            if name not in shown:
+                field_storage.delete(name)
+
+    if replaced:
+        transaction.on_commit(delete_replaced)
+    return attached, unchanged
 
 
 # --- The command ------------------------------------------------------------------------------

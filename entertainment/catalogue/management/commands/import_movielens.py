@@ -11,30 +11,39 @@ Films are found again by their MovieLens id (ml-latest and ml-1m share the site'
 ml-100k numbers its films itself, so they are kept apart as "100k:<id>"). People of each
 release are different people: accounts are "movielens:<release>:<userId>". Every rating
 keeps the source's time as created_at/updated_at.
+
+With `--posters DIR`, films get artwork from a folder of pictures named by MovieLens id
+(`<movieId>.jpg`, or .png, .webp, .gif; ml-100k's own ids for ml-100k). Each picture is
+checked as an upload is; one that fails is named and skipped, and the rest still attach.
+A film that already shows the same picture is left alone, so a rerun writes nothing.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from django.core.management.base import CommandError
+from django.core.management.base import CommandError, CommandParser
 
 from entertainment.catalogue.importing import (
     Counts,
     ImportCommand,
     ItemRecord,
     LineError,
+    Pictures,
     Progress,
     RatingRecord,
+    attach_pictures,
+    check_pictures,
     csv_records,
     ensure_items,
     imported_people,
+    picture_files,
     required_files,
     split_records,
     star_rating,
@@ -83,16 +92,45 @@ class Release:
     name: str  # latest, 1m, 100k
     films: dict[str, ItemRecord]
     ratings: list[Rated]
+    posters: Pictures | None = None
 
 
 class Command(ImportCommand):
-    help = "Import films, people and ratings from a MovieLens release directory."
+    help = (
+        "Import films, people and ratings from a MovieLens release directory, and with "
+        "--posters DIR the films' posters as artwork."
+    )
     source = SOURCE
     path_help = "a MovieLens directory (ml-latest-small, ml-latest, ml-1m or ml-100k)"
+    poster_summary = ""
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        super().add_arguments(parser)
+        parser.add_argument(
+            "--posters",
+            type=Path,
+            metavar="DIR",
+            help=(
+                "a folder of film posters named by MovieLens id (<movieId>.jpg, .png, .webp or "
+                ".gif; ml-100k: its own film ids). Each film with a poster gets it as artwork, "
+                "checked as an upload is; a poster that fails the check is named and skipped. "
+                "Films without one keep their artwork; a film already showing the same poster "
+                "is left alone."
+            ),
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        self.poster_summary = ""
+        super().handle(*args, **options)
+        if self.poster_summary:
+            self.stdout.write(self.poster_summary)
 
     def read(self, path: Path, encoding: str | None, progress: Progress, options: Any) -> Release:
         if not path.is_dir():
             raise CommandError(f"{path} is not a directory")
+        posters_dir: Path | None = options.get("posters")
+        # Listed before the data files are read: a mistyped folder stops the import at once.
+        posters = picture_files(posters_dir, "--posters") if posters_dir is not None else None
         if (path / "ratings.csv").is_file() or (path / "movies.csv").is_file():
             release = read_latest(path, encoding or "utf-8", progress)
         elif (path / "ratings.dat").is_file() or (path / "movies.dat").is_file():
@@ -105,6 +143,17 @@ class Command(ImportCommand):
                 "ratings.dat + movies.dat, or u.data + u.item)"
             )
         check_films_known(path, release)
+        if posters is not None:
+            release.posters = check_pictures(posters, poster_key(release), progress)
+            for refused in release.posters.refused:
+                self.stderr.write(f"{refused.path}: refused: {refused.reason}")
+            if unmatched := release.posters.unmatched:
+                names = ", ".join(p.name for p in unmatched[:5])
+                more = f" and {len(unmatched) - 5} more" if len(unmatched) > 5 else ""
+                self.stderr.write(
+                    f"{posters_dir}: {len(unmatched)} pictures name no film of this release "
+                    f"or the catalogue, left out: {names}{more}"
+                )
         return release
 
     def write(self, loaded: Release, counts: Counts, progress: Progress) -> None:
@@ -136,6 +185,38 @@ class Command(ImportCommand):
             counts,
             progress,
         )
+        if release.posters is not None:
+            # Last: files written here are the one part of the import outside the transaction.
+            self.poster_summary = attach_posters(release, release.posters, films, progress)
+
+
+def poster_key(release: Release) -> Callable[[str], str | None]:
+    """A poster's film key from its file name's stem: the release's own films, or films
+    imported before (a poster folder may cover more than one release's films)."""
+    prefix = "100k:" if release.name == "100k" else ""
+    known = set(ExternalId.objects.filter(source=SOURCE).values_list("value", flat=True))
+
+    def key_of(stem: str) -> str | None:
+        if not (stem.isascii() and stem.isdigit()):
+            return None
+        key = prefix + str(int(stem))
+        return key if key in release.films or key in known else None
+
+    return key_of
+
+
+def attach_posters(
+    release: Release, posters: Pictures, films: dict[str, int], progress: Progress
+) -> str:
+    attached, unchanged = attach_pictures(SOURCE, posters.accepted, films, progress)
+    missing = len(release.films.keys() - posters.keys())
+    line = (
+        f"posters: {attached} attached, {unchanged} unchanged, {missing} missing, "
+        f"{len(posters.refused)} refused"
+    )
+    if posters.unmatched:
+        line += f", {len(posters.unmatched)} naming no film"
+    return line
 
 
 def check_films_known(path: Path, release: Release) -> None:
