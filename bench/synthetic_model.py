@@ -13,6 +13,9 @@ two-stage ranking's candidates depend on:
 - the item-kNN neighbours (K = 50) are items of the same cluster, similarities decreasing, co-play
   counts consistent with popularity; the Markov successors are items of the same cluster too,
   as many as the item has players (at most K), probabilities summing to less than 1;
+- up to `EASE_MAX_ITEMS` items, EASE lists (`EASE_NEIGHBOURS` per item) as a trained model
+  of such a catalogue has them: items of the same cluster, weights decreasing in magnitude, one
+  in five negative, and the blend weighs the part `EASE_WEIGHT`;
 - the GRU's weights are random N(0, 0.1), except that the projection's item half is the identity
   plus that noise: a trained model's query points near its last item's cluster (with a purely
   random projection it would point anywhere, which no trained model does).
@@ -42,7 +45,14 @@ from numpy.lib.format import open_memmap
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from ml.artefacts import save_arrays, write_meta
-from ml.hybrid import DEFAULT_WEIGHTS, FORMAT, FORMAT_VERSION, NEIGHBOURS, PEOPLE_MAX
+from ml.hybrid import (
+    DEFAULT_WEIGHTS,
+    EASE_NEIGHBOURS,
+    FORMAT,
+    FORMAT_VERSION,
+    NEIGHBOURS,
+    PEOPLE_MAX,
+)
 
 MAX_ITEMS = 1_000_000
 ITEMS_PER_CLUSTER = 500
@@ -63,6 +73,10 @@ NOISE_SD = 0.12
 NORM_SD = 0.25
 WEIGHT_SD = 0.1
 CHUNK = 65_536
+# ml.factors.EASE_MAX_ITEMS (not imported: that module needs SciPy): trained models of
+# catalogues up to this size have EASE lists, weighed EASE_WEIGHT in the blend.
+EASE_MAX_ITEMS = 20_000
+EASE_WEIGHT = 0.3
 
 
 @dataclass(frozen=True)
@@ -144,9 +158,11 @@ def write_model(
     hidden: int = 64,
     *,
     index: bool = True,
+    ease: bool | None = None,
 ) -> None:
     """A complete hybrid model directory in `directory` (created; files in it are replaced);
-    `index=False` leaves out `ann/` (ml.hybrid.write_index builds it)."""
+    `index=False` leaves out `ann/` (ml.hybrid.write_index builds it); `ease`: with EASE lists
+    (by default up to EASE_MAX_ITEMS items, as training writes them)."""
     directory = Path(directory)
     cat = catalogue(n_items, seed)
     rng = np.random.default_rng([seed, 2])
@@ -154,8 +170,15 @@ def write_model(
     sequence.mkdir(parents=True, exist_ok=True)
     _write_sequence(sequence, cat, rng, dim, hidden)
     _write_components(directory, cat, rng)
+    weights = {**DEFAULT_WEIGHTS, "ease": 0.0}
+    if n_items <= EASE_MAX_ITEMS if ease is None else ease:
+        _write_ease(directory, cat, np.random.default_rng([seed, 4]))
+        weights["ease"] = EASE_WEIGHT
+    else:
+        for name in ("ease_items", "ease_weights"):
+            (directory / f"{name}.npy").unlink(missing_ok=True)
     write_meta(
-        directory, FORMAT, FORMAT_VERSION, weights=dict(DEFAULT_WEIGHTS), metrics={}, genres={},
+        directory, FORMAT, FORMAT_VERSION, weights=weights, metrics={}, genres={},
         n_items=n_items, data_hash="synthetic",
     )  # fmt: skip
     if index:
@@ -261,6 +284,26 @@ def _write_components(directory: Path, cat: Catalogue, rng: np.random.Generator)
         files["successor_probs"][start : start + n] = probs
     for array in files.values():
         array.flush()
+
+
+def _write_ease(directory: Path, cat: Catalogue, rng: np.random.Generator) -> None:
+    """EASE lists: the next items of the cluster's ring, weights decreasing in magnitude (one in
+    five negative); where the cluster is too small, the item itself with weight 0 (as EASE's
+    zero diagonal gives)."""
+    v, k = cat.n_items, min(EASE_NEIGHBOURS, cat.n_items)
+    items = open_memmap(directory / "ease_items.npy", "w+", np.int32, (v, k))
+    weights = open_memmap(directory / "ease_weights.npy", "w+", np.float16, (v, k))
+    columns = np.arange(k)
+    for start in range(0, v, CHUNK):
+        rows = np.arange(start, min(start + CHUNK, v))
+        n = len(rows)
+        found = cat.ring(rows, 1 + columns)
+        size = 0.05 * (columns + 1.0) ** -0.8 * rng.uniform(0.5, 1.5, (n, k))
+        sign = np.where(rng.random((n, k)) < 0.2, -1.0, 1.0)
+        weights[start : start + n] = np.where(found >= 0, size * sign, 0.0)
+        items[start : start + n] = np.where(found >= 0, found, rows[:, None])
+    items.flush()
+    weights.flush()
 
 
 def main() -> None:

@@ -17,8 +17,9 @@ last item at training time.
 ease(j | h) is the history's EASE score (ml.factors.EASE, its l2 tuned on validation) from each
 item's `EASE_NEIGHBOURS` strongest weights, divided by the row's best score so e means the same on
 any catalogue. On feedback without order it carries what the GRU and the Markov chain cannot;
-the tuned e decides how much. It is evaluated offline (`evaluate_split(..., ease=)`) and not yet
-served: `ml.ranking.Ranker` does not read it, so `train` leaves it out.
+the tuned e decides how much. `train` adds it for catalogues of up to `ml.factors.EASE_MAX_ITEMS`
+items (l2 and e tuned on the held-out items, the lists saved with the other arrays); a model
+without it (larger, or older) has e = 0. `ml.ranking.Ranker` serves it with the same arithmetic.
 
 Items without plays yet (in the artwork model but unknown to the GRU) are cold-start items: each
 gets `visual_weight * cosine * (the person's best score)` from its closest artwork among the
@@ -60,11 +61,13 @@ from ml.progress import Progress, scaled
 from ml.serving import SequenceServer
 
 if TYPE_CHECKING:
-    # Only its type: serving processes import this module and need no SciPy.
-    from ml.factors import EASE
+    # Only their types: serving processes import this module and need no SciPy.
+    from ml.factors import EASE, Tuned
 
 FORMAT = "encore.hybrid"
 # 2: the co-play counts of the neighbours and the ANN index (ann/) for serving at scale.
+# (Version 2 directories may hold the EASE lists, `ease_items.npy` and `ease_weights.npy`: they
+# are optional, so directories written before them load as they are, with e = 0.)
 FORMAT_VERSION = 2
 ANN_DIR = "ann"
 # Whose query vectors tune the ANN index's search depth.
@@ -95,6 +98,47 @@ GRID = {
 
 
 @dataclass
+class EaseLists:
+    """EASE's item-item weights as per-item lists (like the item-kNN neighbours)."""
+
+    items: Any  # (V, K) int32: np.ndarray, or ml.artefacts.Rows when served
+    weights: Any  # (V, K) float32 (float16 as saved)
+
+    @classmethod
+    def from_model(cls, model: EASE, k: int = EASE_NEIGHBOURS) -> EaseLists:
+        k = min(k, model.n_items)
+        strongest = np.argpartition(-np.abs(model.weights), k - 1, axis=1)[:, :k]
+        weights = np.take_along_axis(model.weights, strongest, axis=1)
+        return cls(strongest.astype(np.int32), weights.astype(np.float32))
+
+    def rows(self, history: Sequence[int] | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The history's lists: (items, weights), each (len(history), K); float32 weights."""
+        at = np.asarray(history, dtype=np.int64)
+        return np.asarray(self.items[at]), np.asarray(self.weights[at], dtype=np.float32)
+
+    def part(self, histories: Sequence[Sequence[int]], n_items: int) -> np.ndarray:
+        """Each history's EASE scores over the catalogue, divided by the row's best one."""
+        out = np.zeros((len(histories), n_items), dtype=np.float32)
+        for row, history in enumerate(histories):
+            if not len(history):
+                continue
+            items, weights = self.rows(history)
+            out[row] = np.bincount(items.ravel(), weights=weights.ravel(), minlength=n_items)
+            best = float(out[row].max())
+            if best > 0:
+                out[row] /= best
+        return out
+
+
+# Components' arrays (the EASE lists are optional: a model without them has none).
+ARRAYS = (
+    "popularity", "neighbours", "neighbour_sims", "neighbour_people", "successors",
+    "successor_probs",
+)  # fmt: skip
+EASE_ARRAYS = ("ease_items", "ease_weights")
+
+
+@dataclass
 class Components:
     """The non-GRU parts of the score, as arrays indexed like the GRU's vocabulary."""
 
@@ -104,6 +148,7 @@ class Components:
     neighbour_people: np.ndarray  # (V, K) how many people had both (co-play lists need 2+)
     successors: np.ndarray  # (V, K) most frequent next items (-1: none)
     successor_probs: np.ndarray  # (V, K)
+    ease: EaseLists | None = None  # EASE's strongest weights per item (catalogues it fits)
 
     @classmethod
     def fit(cls, train: Sequences, k: int = NEIGHBOURS) -> Components:
@@ -132,7 +177,7 @@ class Components:
         """The arrays as saved. Similarities and probabilities in half precision, co-play counts
         saturating at 65,535: a million-item model's neighbour arrays take 700 MB, not 1 GB,
         of every serving process's mapped memory, and nothing ranks differently for it."""
-        return {
+        arrays = {
             "popularity": self.popularity,
             "neighbours": self.neighbours,
             "neighbour_sims": self.neighbour_sims.astype(np.float16),
@@ -140,49 +185,23 @@ class Components:
             "successors": self.successors,
             "successor_probs": self.successor_probs.astype(np.float16),
         }
+        if self.ease is not None:
+            arrays["ease_items"] = np.asarray(self.ease.items, dtype=np.int32)
+            arrays["ease_weights"] = np.asarray(self.ease.weights).astype(np.float16)
+        return arrays
 
     @classmethod
     def load(cls, directory: Path, serving: bool = False) -> Components:
         """`serving`: popularity mapped, the per-item lists read a row at a time
-        (ml.artefacts.Rows), as a web process holds them; else every array in memory."""
-        if not serving:
-            return cls(**{name: load_array(directory, name) for name in cls.__dataclass_fields__})
-        lists: dict[str, Any] = {
-            name: load_rows(directory, name)
-            for name in cls.__dataclass_fields__
-            if name != "popularity"
-        }
-        return cls(popularity=load_array(directory, "popularity", mmap=True), **lists)
-
-
-@dataclass
-class EaseLists:
-    """EASE's item-item weights as per-item lists (like the item-kNN neighbours)."""
-
-    items: np.ndarray  # (V, K)
-    weights: np.ndarray  # (V, K)
-
-    @classmethod
-    def from_model(cls, model: EASE, k: int = EASE_NEIGHBOURS) -> EaseLists:
-        k = min(k, model.n_items)
-        strongest = np.argpartition(-np.abs(model.weights), k - 1, axis=1)[:, :k]
-        weights = np.take_along_axis(model.weights, strongest, axis=1)
-        return cls(strongest.astype(np.int32), weights.astype(np.float32))
-
-    def part(self, histories: Sequence[Sequence[int]], n_items: int) -> np.ndarray:
-        """Each history's EASE scores over the catalogue, divided by the row's best one."""
-        out = np.zeros((len(histories), n_items), dtype=np.float32)
-        for row, history in enumerate(histories):
-            if not len(history):
-                continue
-            at = np.asarray(history)
-            out[row] = np.bincount(
-                self.items[at].ravel(), weights=self.weights[at].ravel(), minlength=n_items
-            )
-            best = float(out[row].max())
-            if best > 0:
-                out[row] /= best
-        return out
+        (ml.artefacts.Rows), as a web process holds them; else every array in memory. The EASE
+        lists when the directory has them."""
+        directory = Path(directory)
+        read: Any = load_rows if serving else load_array
+        found: dict[str, Any] = {name: read(directory, name) for name in ARRAYS[1:]}
+        found["popularity"] = load_array(directory, "popularity", mmap=serving)
+        if all((directory / f"{name}.npy").is_file() for name in EASE_ARRAYS):
+            found["ease"] = EaseLists(*(read(directory, name) for name in EASE_ARRAYS))
+        return cls(**found)
 
 
 @dataclass
@@ -240,7 +259,9 @@ class Blender:
         weights: dict[str, float],
         ease: EaseLists | None = None,
     ) -> None:
-        self.server, self.parts, self.weights, self.ease = server, parts, weights, ease
+        """`ease`: EASE lists to blend in (by default the parts' own, when they have them)."""
+        self.server, self.parts, self.weights = server, parts, weights
+        self.ease = ease if ease is not None else parts.ease
 
     def parts_for(
         self, histories: Sequence[Sequence[int]], feedback: Sequence[Sequence[float]] | None
@@ -415,15 +436,36 @@ def train(
             for u in users
         ]  # fmt: skip
         parts = Components.fit(train_seqs)
+        valid_histories = [train_seqs.histories[u] for u in users]
+        ease = _tuned_ease(train_seqs, valid_histories, valid[users])
+        if ease is not None:
+            result["ease"] = {"ndcg@10": ease.ndcg, "l2": ease.params["l2"]}
         weights, ndcg = tune(
-            server, parts, [train_seqs.histories[u] for u in users], valid[users], feedback
-        )
+            server, parts, valid_histories, valid[users], feedback,
+            ease=EaseLists.from_model(ease.model) if ease is not None else None,
+        )  # fmt: skip
+        weights.setdefault("ease", 0.0)
         result["hybrid"] = {"ndcg@10": ndcg}
         genres = _genres(labels_csv) if labels_csv is not None else {}
-        write_blend(tmp, seqs, weights, result, genres, sequence._hash_rows(rows))
+        del ease  # its items x items matrix; the refit below makes another
+        report(0.95, "saving the blend")
+        ease_l2 = result["ease"]["l2"] if "ease" in result and weights["ease"] > 0 else None
+        write_blend(tmp, seqs, weights, result, genres, sequence._hash_rows(rows), ease_l2)
         write_index(tmp, seed, seqs.histories)
     report(1.0, "saved")
     return result
+
+
+def _tuned_ease(
+    train: Sequences, histories: Sequence[Sequence[int]], targets: np.ndarray
+) -> Tuned[EASE] | None:
+    """EASE with its l2 tuned on the held-out items, when the catalogue is small enough for its
+    items x items matrix (and there is anything held out to tune on)."""
+    from ml import factors
+
+    if not len(targets) or not 2 <= train.n_items <= factors.EASE_MAX_ITEMS:
+        return None
+    return factors.grid_search(factors.EASE, factors.EASE_GRID, train, histories, targets)
 
 
 def write_blend(
@@ -433,10 +475,17 @@ def write_blend(
     result: dict[str, Any],
     genres: dict[str, list[str]],
     data_hash: str,
+    ease_l2: float | None = None,
 ) -> None:
     """The hybrid's own files beside `sequence/`: the blend's arrays (from all of `seqs`,
-    each person's last item included) and meta.json."""
-    save_arrays(directory, **Components.fit(seqs).arrays())
+    each person's last item included; with `ease_l2`, EASE's lists refitted on them) and
+    meta.json."""
+    parts = Components.fit(seqs)
+    if ease_l2 is not None:
+        from ml.factors import EASE
+
+        parts.ease = EaseLists.from_model(EASE(seqs, l2=ease_l2))
+    save_arrays(directory, **parts.arrays())
     write_meta(
         directory, FORMAT, FORMAT_VERSION, weights=weights, metrics=result, genres=genres,
         n_items=seqs.n_items, data_hash=data_hash,

@@ -15,9 +15,10 @@ Two ways of ranking, the same score:
   product), so the softmax is exact;
 - two-stage, at catalogue scale: candidates are the approximate nearest neighbours of the
   person's query vector in the item table (ml.ann, built at training time), the Markov
-  successors of their last item, the item-kNN neighbours of their recent items and the most
-  popular items; only those are scored. The softmax's normaliser is then estimated from the
-  candidates (where its mass is) and a fixed uniform sample of the other items.
+  successors of their last item, the item-kNN (and EASE, when the model has it) neighbours of
+  their recent items and the most popular items; only those are scored. The softmax's
+  normaliser is then estimated from the candidates (where its mass is) and a fixed uniform
+  sample of the other items; the EASE part is divided by the best candidate's EASE score.
 
 Arrays are memory-mapped: processes serving the same version share the pages, and a million-item
 model costs a process only the pages its requests touch, plus the ANN index.
@@ -127,6 +128,10 @@ class Ranker:
     ) -> None:
         self.sequence, self.parts = sequence, parts
         self.weights = {**DEFAULT_WEIGHTS, **weights}
+        # A model without EASE lists (a large catalogue, or trained before them) has no part.
+        if parts.ease is None:
+            self.weights["ease"] = 0.0
+        self.weights.setdefault("ease", 0.0)
         self.items = ItemIds(np.asarray(sequence.items))
         self.genres = genres or {}
         self.visual = visual
@@ -199,13 +204,14 @@ class Ranker:
         banned = banned[banned >= 0]
 
         query = self._query(hist)
-        candidates = None if self.exact else self._candidates(query, hist)
-        parts = self._parts(query, hist, fb, candidates)
+        ease = self._ease_rows(hist)
+        candidates = None if self.exact else self._candidates(query, hist, ease)
+        parts = self._parts(query, hist, fb, candidates, ease)
         scores = self._combine(parts)
         scores[_located(candidates, banned)[0]] = -np.inf
         best = top_k_row(scores, k)
         rows = best if candidates is None else candidates[best]
-        reasons = self._reasons(best, rows, parts, hist, fb)
+        reasons = self._reasons(best, rows, parts, hist, fb, ease)
         names = self.items.ids[rows].tolist()
         warm = [
             Recommended(str(name), float(scores[at]), reason)
@@ -219,17 +225,33 @@ class Ranker:
         last = int(hist[-1]) if len(hist) else -1  # -1: the padding row (no last item)
         return np.asarray(self.sequence.query(state, last), dtype=np.float32)
 
-    def _candidates(self, query: np.ndarray, hist: np.ndarray) -> np.ndarray:
+    def _ease_rows(self, hist: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+        """The history items' EASE lists (items, weights), when the blend uses them."""
+        lists = self.parts.ease
+        if lists is None or not self.weights["ease"] or not len(hist):
+            return None
+        return lists.rows(hist)
+
+    def _candidates(
+        self, query: np.ndarray, hist: np.ndarray, ease: tuple[np.ndarray, np.ndarray] | None
+    ) -> np.ndarray:
         assert self.index is not None
         found = [self.index.search(query[None, :], ANN_CANDIDATES)[0], self.popular]
         if len(hist):
             found.append(self.parts.successors[int(hist[-1])])
             found.append(self.parts.neighbours[hist[-RECENT:]].ravel())
+        if ease is not None:
+            found.append(ease[0][-RECENT:].ravel())
         merged = np.unique(np.concatenate([np.asarray(f, dtype=np.int64) for f in found]))
         return merged[merged >= 0]
 
     def _parts(
-        self, query: np.ndarray, hist: np.ndarray, fb: np.ndarray, candidates: np.ndarray | None
+        self,
+        query: np.ndarray,
+        hist: np.ndarray,
+        fb: np.ndarray,
+        candidates: np.ndarray | None,
+        ease: tuple[np.ndarray, np.ndarray] | None = None,
     ) -> dict[str, np.ndarray]:
         """The score's parts for every item (exact) or for the candidates (sorted indices)."""
         table, bias = self.sequence.item_embedding, self.sequence.item_bias
@@ -255,12 +277,22 @@ class Ranker:
         popularity = (
             self.parts.popularity if candidates is None else self.parts.popularity[candidates]
         )
-        return {
+        found = {
             "sequence": np.exp(logits - log_norm).astype(np.float32),
             "markov": markov,
             "feedback": feedback,
             "popularity": np.asarray(popularity, dtype=np.float32),
         }
+        if ease is not None:
+            # As ml.hybrid.EaseLists.part: the history's EASE scores over its best one (exact:
+            # over every item; two-stage: over the candidates, where the best ones are).
+            part = np.zeros(size, np.float32)
+            _accumulate(part, candidates, ease[0].ravel(), ease[1].ravel())
+            best = float(part.max()) if size else 0.0
+            if best > 0:
+                part /= best
+            found["ease"] = part
+        return found
 
     def _log_normaliser(
         self, query: np.ndarray, logits: np.ndarray, candidates: np.ndarray
@@ -277,12 +309,15 @@ class Ranker:
 
     def _combine(self, parts: dict[str, np.ndarray]) -> np.ndarray:
         w = self.weights
-        return (
+        scores = (
             parts["sequence"]
             + w["markov"] * parts["markov"]
             + w["feedback"] * parts["feedback"]
             + w["popularity"] * parts["popularity"]
         )
+        if "ease" in parts:
+            scores += w["ease"] * parts["ease"]
+        return scores
 
     def _reasons(
         self,
@@ -291,15 +326,17 @@ class Ranker:
         parts: dict[str, np.ndarray],
         hist: np.ndarray,
         fb: np.ndarray,
+        ease: tuple[np.ndarray, np.ndarray] | None = None,
     ) -> list[Reason]:
         """Why each ranked item: when the person's part of its score outweighs its popularity,
-        the last item where the order of plays decides most, else the liked recent item most
-        like it in the GRU's item space (cosine); otherwise its genre or the catalogue's
-        popularity."""
+        the last item where the order of plays decides most, the history item that adds most
+        to its EASE score where that part decides most, else the liked recent item most like it
+        in the GRU's item space (cosine); otherwise its genre or the catalogue's popularity."""
         w = self.weights
+        co = w["ease"] * parts["ease"][at] if "ease" in parts else np.zeros(len(at), np.float32)
         personal = (
             parts["sequence"][at] + w["markov"] * parts["markov"][at]
-            + w["feedback"] * parts["feedback"][at]
+            + w["feedback"] * parts["feedback"][at] + co
         )  # fmt: skip
         own = personal >= w["popularity"] * parts["popularity"][at]
         anchors = np.zeros(len(items), dtype=np.int64)
@@ -317,7 +354,12 @@ class Ranker:
             # item) follows from the last item; what taste decides, from the liked recent item
             # most like it.
             order = np.maximum(parts["sequence"][at], w["markov"] * parts["markov"][at])
-            anchors[order >= w["feedback"] * parts["feedback"][at]] = hist[-1]
+            taste = w["feedback"] * parts["feedback"][at]
+            anchors[order >= taste] = hist[-1]
+            if ease is not None:
+                dominant = (co > order) & (co > taste)
+                if dominant.any():
+                    anchors[dominant] = _strongest_sources(hist, ease, items[dominant])
         # Ids fetched as one array, not item by item from the mapped table (a tenth the time).
         names = self.items.ids[items].tolist()
         cited = self.items.ids[anchors].tolist()
@@ -409,6 +451,20 @@ class Ranker:
             )
             for n in keep[:k]
         ]
+
+
+def _strongest_sources(
+    hist: np.ndarray, ease: tuple[np.ndarray, np.ndarray], items: np.ndarray
+) -> np.ndarray:
+    """For each item, the history item whose EASE list adds most to its score."""
+    lists, weights = ease
+    order = np.argsort(items, kind="stable")
+    at = np.minimum(np.searchsorted(items[order], lists), len(items) - 1)
+    hit = items[order][at] == lists
+    source = np.broadcast_to(np.arange(len(hist))[:, None], lists.shape)
+    gains = np.zeros((len(hist), len(items)), dtype=np.float64)
+    np.add.at(gains, (source[hit], order[at[hit]]), weights[hit])
+    return hist[gains.argmax(axis=0)]
 
 
 def _logsumexp(values: np.ndarray) -> float:

@@ -191,3 +191,95 @@ def test_served_scores_are_the_blend_tuned_at_training(trained):
         expected = np.argsort(-blended, kind="stable")[:5]
         assert [r.item for r in served] == [ranker.items[int(i)] for i in expected]
         np.testing.assert_allclose([r.score for r in served], blended[expected], rtol=1e-4)
+
+
+def with_ease_lists(out, rows, target, l2=10.0):
+    """A copy of the trained model directory with EASE lists (fitted on all of `rows`) saved
+    beside the other arrays, whatever weight the tuning gave them."""
+    from ml.factors import EASE
+    from ml.hybrid import EaseLists
+
+    for path in out.rglob("*"):
+        copied = target / path.relative_to(out)
+        if path.is_dir():
+            copied.mkdir(parents=True, exist_ok=True)
+        else:
+            copied.parent.mkdir(parents=True, exist_ok=True)
+            copied.write_bytes(path.read_bytes())
+    parts = Components.load(out)
+    parts.ease = EaseLists.from_model(EASE(encode(rows), l2=l2), k=10)
+    save_arrays(target, **parts.arrays())
+    return target
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("two_stage", [False, True])
+def test_served_scores_are_the_blend_with_the_ease_part(trained, tmp_path, two_stage):
+    """With EASE lists and a weight for them, the served score is the offline blend's with the
+    EASE part (each history's EASE scores over its best one), exact and two-stage."""
+    from ml.ann import ItemIndex
+    from ml.hybrid import ANN_DIR
+    from ml.ranking import EXACT_BELOW, Ranker
+    from ml.serving import SequenceServer
+
+    out, rows, _ = trained
+    model = with_ease_lists(out, rows, tmp_path / "model")
+    weights = {**Ranker.load(out).weights, "ease": 0.5}
+    ranker = Ranker(
+        SequenceServer.load(model / "sequence", mmap=True),
+        Components.load(model, serving=True),
+        weights,
+        index=ItemIndex.load(model / ANN_DIR) if two_stage else None,
+        exact_below=0 if two_stage else EXACT_BELOW,
+    )
+    assert ranker.exact is not two_stage
+    offline = Components.load(model)
+    assert offline.ease is not None
+    blender = Blender(SequenceServer.load(model / "sequence"), offline, weights)
+    for history in list(user_histories(rows).values())[:10]:
+        items = [r.item for r in history]
+        positions = list(ranker.items.positions(items))
+        computed = blender.parts_for([positions], None)
+        assert computed["ease"].max() == pytest.approx(1.0)
+        blended = blender.combine(computed, weights)[0]
+        without = blended - weights["ease"] * computed["ease"][0]
+        blended[positions] = -np.inf
+        served = ranker.recommend(items, 5)
+        expected = np.argsort(-blended, kind="stable")[:5]
+        assert [r.item for r in served] == [ranker.items[int(i)] for i in expected]
+        np.testing.assert_allclose([r.score for r in served], blended[expected], rtol=1e-4)
+        assert not np.allclose(without[expected], blended[expected])
+
+
+@pytest.mark.slow
+def test_reasons_cite_the_history_item_adding_most_to_the_ease_score(trained, tmp_path):
+    from ml.ranking import Ranker
+    from ml.serving import SequenceServer
+
+    out, rows, _ = trained
+    model = with_ease_lists(out, rows, tmp_path / "model")
+    # EASE decides wherever it has a say: every other personal part but the GRU weighs nothing.
+    weights = {**Ranker.load(out).weights, "ease": 100.0, "markov": 0.0, "feedback": 0.0}
+    parts = Components.load(model, serving=True)
+    ranker = Ranker(SequenceServer.load(model / "sequence", mmap=True), parts, weights)
+    lists = Components.load(model).ease
+    assert lists is not None
+    cited = 0
+    for history in list(user_histories(rows).values())[:10]:
+        items = [r.item for r in history]
+        positions = ranker.items.positions(items)
+        query = ranker._query(positions)
+        computed = ranker._parts(query, positions, np.ones(len(items), np.float32), None,
+                                 ranker._ease_rows(positions))  # fmt: skip
+        for found in ranker.recommend(items, 3):
+            assert found.reason.kind == "played"
+            j = int(ranker.items.positions([found.item])[0])
+            if weights["ease"] * computed["ease"][j] <= computed["sequence"][j]:
+                continue  # the GRU decides: the reason cites the last item
+            gains = [
+                float(lists.weights[i][lists.items[i] == j].astype(np.float64).sum())
+                for i in positions
+            ]
+            assert found.reason.item == items[int(np.argmax(gains))]
+            cited += 1
+    assert cited >= 10

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from ml import hybrid
 from ml.evaluation import five_core, leave_one_out
@@ -59,3 +60,82 @@ def test_tuning_leans_on_ease_when_order_says_nothing(monkeypatch):
     blender = Blender(server, parts, weights, lists)
     scores = blender.combine(blender.parts_for(histories[:3], None), weights)
     assert scores.shape == (3, data.train.n_items)
+
+
+def test_ease_lists_are_saved_with_the_components_and_optional():
+    data = split()
+    parts = Components.fit(data.train)
+    arrays = parts.arrays()
+    assert not {"ease_items", "ease_weights"} & set(arrays)
+    parts.ease = EaseLists.from_model(EASE(data.train, l2=10.0), k=12)
+    arrays = parts.arrays()
+    assert arrays["ease_items"].dtype == np.int32 and arrays["ease_weights"].dtype == np.float16
+    assert arrays["ease_items"].shape == (data.train.n_items, 12)
+
+
+def test_a_directory_without_ease_lists_loads_with_no_part(tmp_path):
+    from ml.artefacts import Rows, save_arrays
+
+    data = split()
+    parts = Components.fit(data.train)
+    save_arrays(tmp_path, **parts.arrays())
+    assert Components.load(tmp_path).ease is None
+    assert Components.load(tmp_path, serving=True).ease is None
+    parts.ease = EaseLists.from_model(EASE(data.train, l2=10.0), k=12)
+    save_arrays(tmp_path, **parts.arrays())
+    served = Components.load(tmp_path, serving=True).ease
+    assert served is not None and isinstance(served.items, Rows)
+    items, weights = served.rows([3, 1])
+    np.testing.assert_array_equal(items, parts.ease.items[[3, 1]])
+    np.testing.assert_allclose(weights, parts.ease.weights[[3, 1]], rtol=1e-3, atol=1e-6)
+    np.testing.assert_allclose(
+        Components.load(tmp_path).ease.part(data.train.histories[:4], data.train.n_items),
+        parts.ease.part(data.train.histories[:4], data.train.n_items),
+        atol=2e-3,
+    )
+
+
+SERVE = """
+import sys
+from ml.ranking import Ranker
+ranker = Ranker.load(sys.argv[1])
+assert ranker.parts.ease is not None and ranker.weights["ease"] > 0
+found = ranker.recommend(sys.argv[2:], 5)
+assert len(found) == 5 and not {r.item for r in found} & set(sys.argv[2:]), found
+heavy = sorted(
+    m for m in sys.modules
+    if m.split(".")[0] in ("tensorflow", "keras", "scipy", "implicit", "jax", "sklearn")
+)
+assert not heavy, heavy
+print("served")
+"""
+
+
+@pytest.mark.slow
+def test_train_adds_the_ease_part_and_serving_reads_it_without_scipy(tmp_path):
+    """Unordered feedback (no timestamps): `train` tunes EASE's l2 and its weight in the blend,
+    saves its lists, and a web process (a fresh interpreter) serves them with NumPy alone."""
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from tests.ml.test_sequence import TINY
+
+    rows = planted()
+    out = tmp_path / "model"
+    result = hybrid.train(rows, out, seed=0, sequence_hyper={**TINY, "epochs": 3})
+    assert result["ease"]["l2"] in (10.0, 50.0, 100.0, 200.0, 500.0, 1000.0, 3000.0)
+    weights = json.loads((out / "meta.json").read_text())["weights"]
+    assert weights["ease"] in hybrid.GRID["ease"]
+    # On these groups only co-occurrence tells what a person lacks: the tuning takes EASE.
+    assert weights["ease"] > 0
+    assert (out / "ease_items.npy").is_file() and (out / "ease_weights.npy").is_file()
+    history = [r.item for r in rows if r.user == "u0"]
+    root = Path(__file__).resolve().parents[2]
+    done = subprocess.run(
+        [sys.executable, "-c", SERVE, str(out), *history],
+        capture_output=True, text=True, cwd=root, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "served"
