@@ -143,12 +143,33 @@ def build_models(genre_count: int, hyper: dict[str, Any]) -> tuple[Any, Any]:
     embedding = layers.UnitNormalization(name="embedding")(penultimate)
     probabilities = layers.Dense(genre_count, activation="sigmoid", name="genres")(penultimate)
     trained = keras.Model(inputs, probabilities, name="artwork_genres")
+    allow_xla(trained)
     trained.compile(
         optimizer=keras.optimizers.Adam(hyper["learning_rate"]),
         loss="binary_crossentropy",
         metrics=[keras.metrics.BinaryAccuracy(name="accuracy")],
     )
-    return trained, keras.Model(inputs, [probabilities, embedding], name="artwork")
+    return trained, allow_xla(keras.Model(inputs, [probabilities, embedding], name="artwork"))
+
+
+def allow_xla(model: Any) -> Any:
+    """On the JAX backend, let Keras compile the model's steps with XLA.
+
+    Keras marks RandomTranslation and RandomZoom as unable to jit because TensorFlow's image
+    transform has no XLA kernel, and one such layer turns `jit_compile="auto"` off for the whole
+    model. On TensorFlow that still runs as a graph; on JAX it runs every op eagerly (a tiny
+    model spent 20 s compiling hundreds of single ops, and a GPU would be idle between them).
+    On JAX those layers are jnp code (map_coordinates) and compile like the rest.
+    """
+    import keras
+
+    if keras.backend.backend() == "jax":
+        for layer in model.layers:
+            if isinstance(layer, keras.layers.RandomTranslation | keras.layers.RandomZoom):
+                layer.supports_jit = True
+        # Set, not left to "auto": loading a model resolves it before this function runs.
+        model.jit_compile = True
+    return model
 
 
 def infer(model: Any, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -372,5 +393,5 @@ def load_artwork(model_dir: Path | str) -> ArtworkModel:
 
     model_dir = Path(model_dir)
     meta = read_meta(model_dir, FORMAT, [FORMAT_VERSION])
-    model = keras.saving.load_model(model_dir / MODEL_FILE, safe_mode=True)
+    model = allow_xla(keras.saving.load_model(model_dir / MODEL_FILE, safe_mode=True))
     return ArtworkModel(model, meta, load_array(model_dir, "embeddings"))
