@@ -12,11 +12,11 @@ empty), and the parsers bound what they read again (entertainment.parsers.read_t
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.utils.deprecation import MiddlewareMixin
 
 
 def limit_for(request: Any) -> int:
@@ -31,14 +31,8 @@ def too_large_detail(limit: int) -> str:
     return f"The request body is larger than {limit} bytes, the most this endpoint accepts."
 
 
-class RequestBodyLimitMiddleware:
+class RequestBodyLimitMiddleware(MiddlewareMixin):  # process_view only
     """Before CsrfViewMiddleware, whose process_view reads a form body."""
-
-    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
-        self.get_response = get_response
-
-    def __call__(self, request: HttpRequest) -> HttpResponse:
-        return self.get_response(request)
 
     def process_view(
         self, request: HttpRequest, view: Any, args: Any, kwargs: Any

@@ -23,7 +23,6 @@ import hashlib
 import logging
 import math
 import time
-from collections.abc import Callable
 from typing import Any, Protocol
 
 from django.conf import settings
@@ -31,6 +30,7 @@ from django.contrib.auth.signals import user_login_failed
 from django.core.cache import caches
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils.deprecation import MiddlewareMixin
 from rest_framework.throttling import AnonRateThrottle, SimpleRateThrottle, UserRateThrottle
 
 from . import caching
@@ -188,18 +188,12 @@ def _count_failure(sender: Any, credentials: dict[str, Any], **kwargs: Any) -> N
 user_login_failed.connect(_count_failure, dispatch_uid="throttling.count_login_failure")
 
 
-class LoginSlowdownMiddleware:
+class LoginSlowdownMiddleware(MiddlewareMixin):  # process_view only
     """login_slowdown on the log-in pages (the API's token endpoint asks it itself): a 429
     page with Retry-After, before the password is checked. After RequestBodyLimitMiddleware,
     which bounds the form read here."""
 
     PAGES = frozenset({"accounts:login", "admin:login"})
-
-    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
-        self.get_response = get_response
-
-    def __call__(self, request: HttpRequest) -> HttpResponse:
-        return self.get_response(request)
 
     def process_view(
         self, request: HttpRequest, view: Any, args: Any, kwargs: Any

@@ -36,6 +36,20 @@ def wait_for(predicate: Callable[[], T | None], timeout: float, what: str) -> T:
     raise AssertionError(f"timed out after {timeout} s waiting for {what}")
 
 
+def waiting_on_a_lock() -> bool:
+    """Whether a session of the test database waits for a lock (PostgreSQL): the second actor
+    of a race has gone as far as it can while the first holds its transaction open."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND wait_event_type = 'Lock'"
+        )
+        row = cursor.fetchone()
+    return bool(row and row[0])
+
+
 def finished_run(run_id: int, timeout: float = 300) -> TrainingRun:
     """The training run once a worker has ended it (succeeded, failed or skipped)."""
 

@@ -156,7 +156,7 @@ def test_an_archive_stored_while_the_erasure_reads_its_files_is_deleted_too(monk
     if connection.vendor != "postgresql":
         pytest.skip("needs PostgreSQL: row locks between two connections")
     from entertainment.accounts import erasure
-    from tests.conftest import wait_for
+    from tests.conftest import wait_for, waiting_on_a_lock
 
     person = UserFactory()
     _history(person)
@@ -192,14 +192,6 @@ def test_an_archive_stored_while_the_erasure_reads_its_files_is_deleted_too(monk
 
     builder = threading.Thread(target=actor, args=(store,))
     builder.start()
-
-    def waiting_on_a_lock() -> bool:
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT count(*) FROM pg_stat_activity"
-                " WHERE datname = current_database() AND wait_event_type = 'Lock'"
-            )
-            return bool(cursor.fetchone()[0])
 
     # The build has stored its archive, or is held until the erasure ends: either way, go on.
     wait_for(lambda: stored.is_set() or waiting_on_a_lock(), 30, "the build to store or wait")

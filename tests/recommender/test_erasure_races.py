@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import csv
 import threading
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -28,6 +27,7 @@ from recommender.models import ModelVersion, SnapshotMember, TrainingRun
 from recommender.snapshot import INTERACTIONS, take_snapshot
 from recommender.trainers import TRAINERS, TrainResult
 from recommender.training import execute_run
+from tests.conftest import wait_for, waiting_on_a_lock
 from tests.factories import ItemFactory, PlayFactory, RatingFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -280,18 +280,11 @@ def test_an_erasure_not_yet_committed_when_a_snapshot_starts(monkeypatch):
 
     # Let the snapshot go as far as it can while the erasure is open: to its end, or until
     # it waits for a lock the erasure holds.
-    def blocked() -> bool:
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT count(*) FROM pg_stat_activity "
-                "WHERE datname = current_database() AND wait_event_type = 'Lock'"
-            )
-            return bool(cursor.fetchone()[0])
-
-    deadline = time.monotonic() + 60
-    while snapshotter.is_alive() and not blocked():
-        assert time.monotonic() < deadline, "the snapshot neither ended nor waited"
-        snapshotter.join(0.05)
+    wait_for(
+        lambda: not snapshotter.is_alive() or waiting_on_a_lock(),
+        60,
+        "the snapshot to end or to wait for the erasure's lock",
+    )
     go.set()
     eraser.join(30)
     snapshotter.join(30)
