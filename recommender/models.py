@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
-from django.db import models
-from django.db.models import Q
+from django.db import IntegrityError, models, transaction
+from django.db.models import Max, Q
 
 
 class ModelKind(models.TextChoices):
@@ -99,6 +101,8 @@ class ModelVersion(models.Model):
         RETIRED = "retired", "Retired"
 
     kind = models.CharField(max_length=16, choices=ModelKind.choices)
+    # Counted per kind, so a kind's first version is v1 whatever else was trained before it.
+    number = models.PositiveIntegerField(editable=False)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.CANDIDATE)
     path = models.CharField(max_length=500)
     snapshot = models.ForeignKey(Snapshot, null=True, blank=True, on_delete=models.SET_NULL)
@@ -120,14 +124,32 @@ class ModelVersion(models.Model):
             models.UniqueConstraint(
                 fields=["kind"], condition=Q(status="active"), name="one_active_version_per_kind"
             ),
+            models.UniqueConstraint(fields=["kind", "number"], name="version_number_per_kind"),
         ]
 
     def __str__(self) -> str:
-        return f"{self.get_kind_display()} v{self.pk} ({self.status})"
+        return f"{self.get_kind_display()} v{self.number} ({self.status})"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self.number is None:
+            # Two trainings of one kind finishing together: the unique constraint turns the
+            # loser's insert into an error; it takes the next number and tries again.
+            for attempt in range(5):
+                last = ModelVersion.objects.filter(kind=self.kind).aggregate(n=Max("number"))["n"]
+                self.number = (last or 0) + 1
+                try:
+                    with transaction.atomic():
+                        super().save(*args, **kwargs)
+                    return
+                except IntegrityError:
+                    self.number = None
+                    if attempt == 4:
+                        raise
+        super().save(*args, **kwargs)
 
     @property
     def label(self) -> str:
-        return f"{self.kind}-v{self.pk}"
+        return f"{self.kind}-v{self.number}"
 
 
 class TrainingRun(models.Model):
@@ -186,3 +208,89 @@ class TrainingRun(models.Model):
         if self.started_at and self.finished_at:
             return (self.finished_at - self.started_at).total_seconds()
         return None
+
+
+class ListMetricDay(models.Model):
+    """One day of one recommendation list's online figures, kept after raw impressions expire.
+
+    A cell is a list (`for_you`, `up_next`, ...), an item kind, a model version label (empty
+    for lists no model made) and, while an experiment runs, its arm.
+    """
+
+    day = models.DateField(db_index=True)
+    list = models.CharField(max_length=20)
+    kind = models.CharField(max_length=8)
+    model_version = models.CharField(max_length=40, blank=True)
+    experiment = models.ForeignKey(
+        "Experiment", null=True, blank=True, on_delete=models.SET_NULL, related_name="days"
+    )
+    arm = models.CharField(max_length=1, blank=True)
+    people = models.PositiveIntegerField(default=0)
+    impressions = models.PositiveIntegerField(default=0)
+    clicks = models.PositiveIntegerField(default=0)
+    plays = models.PositiveIntegerField(default=0)
+    high_ratings = models.PositiveIntegerField(default=0, help_text="Ratings of 4 or more.")
+    reviews = models.PositiveIntegerField(default=0)
+    distinct_items = models.PositiveIntegerField(default=0)
+    novel_impressions = models.PositiveIntegerField(
+        default=0, help_text="Impressions of items outside the top 10% by popularity."
+    )
+    catalogue_size = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-day", "list", "kind", "model_version"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["day", "list", "kind", "model_version", "experiment", "arm"],
+                name="list_metric_day_cell",
+                nulls_distinct=False,
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.list}/{self.kind} {self.model_version or '-'}"
+
+
+class Experiment(models.Model):
+    """Two versions of one model kind (or one version against popular lists) on live traffic.
+
+    Each person is put in an arm by a stable hash of the experiment's salt and their id: a
+    `share` of people see arm B, the rest arm A.
+    """
+
+    class Status(models.TextChoices):
+        RUNNING = "running", "Running"
+        STOPPED = "stopped", "Stopped"
+
+    name = models.CharField(max_length=100)
+    kind = models.CharField(max_length=16, choices=ModelKind.choices)
+    version_a = models.ForeignKey(ModelVersion, on_delete=models.PROTECT, related_name="+")
+    # Empty: arm B sees the popular lists instead of a model's.
+    version_b = models.ForeignKey(
+        ModelVersion, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    share = models.FloatField(help_text="Share of people who see arm B, between 0 and 1.")
+    salt = models.CharField(max_length=32)
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.RUNNING)
+    started_at = models.DateTimeField(auto_now_add=True)
+    stopped_at = models.DateTimeField(null=True, blank=True)
+    started_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    winner = models.CharField(max_length=1, blank=True)
+
+    class Meta:
+        ordering = ["-started_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["kind"],
+                condition=Q(status="running"),
+                name="one_running_experiment_per_kind",
+            ),
+            models.CheckConstraint(
+                condition=Q(share__gt=0, share__lt=1), name="experiment_share_open"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Experiment {self.name} ({self.kind}, {self.status})"

@@ -45,6 +45,11 @@ class ReviewVisibility(models.TextChoices):
     PRIVATE = "private", "Private"
 
 
+class ListStyle(models.TextChoices):
+    FAMILIAR = "familiar", "More of what I like"
+    SURPRISE = "surprise", "Surprise me"
+
+
 class PrivacySettings(models.Model):
     """What Encore may store about a person and use to train and personalise."""
 
@@ -65,6 +70,12 @@ class PrivacySettings(models.Model):
     train_on_reviews = models.BooleanField(default=False)
     review_visibility = models.CharField(
         max_length=12, choices=ReviewVisibility.choices, default=ReviewVisibility.ANONYMOUS
+    )
+    measure_recommendations = models.BooleanField(
+        default=True, help_text="Use what I'm shown to measure recommendations."
+    )
+    list_style = models.CharField(
+        max_length=8, choices=ListStyle.choices, default=ListStyle.FAMILIAR
     )
     updated_at = models.DateTimeField(auto_now=True)
 

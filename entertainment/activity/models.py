@@ -123,3 +123,86 @@ class Review(Event):
 
     def __str__(self) -> str:
         return f"{self.user} reviewed {self.item}"
+
+
+class ListName(models.TextChoices):
+    """The recommendation lists an impression can come from."""
+
+    FOR_YOU = "for_you", "For you"
+    UP_NEXT = "up_next", "Up next"
+    SIMILAR = "similar", "Looks similar"
+    FANS_ALSO_PLAYED = "fans_also_played", "Fans also played"
+    POPULAR = "popular", "Popular"
+    API = "api", "API"
+
+
+class Impression(Event):
+    """One item shown to a person in one list, and what came of it within the window.
+
+    The outcome times are filled in when the person clicks through, plays, rates it 4 or
+    more, or reviews it, attributed to the latest impression of that item before the event.
+    Raw rows expire; recommender keeps daily aggregates.
+    """
+
+    list = models.CharField(max_length=20, choices=ListName.choices)
+    kind = models.CharField(max_length=8, help_text="The item kind the list was made for.")
+    model_version = models.CharField(max_length=40, blank=True)
+    rank = models.PositiveSmallIntegerField()
+    # An experiment's id and arm (no foreign key: activity does not import recommender).
+    experiment_id = models.PositiveIntegerField(null=True, blank=True)
+    arm = models.CharField(max_length=1, blank=True)
+    clicked_at = models.DateTimeField(null=True, blank=True)
+    played_at = models.DateTimeField(null=True, blank=True)
+    rated_at = models.DateTimeField(null=True, blank=True)
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        default_related_name = "impressions"
+        indexes = [
+            models.Index(fields=["user", "item", "created_at"], name="impression_user_item"),
+            models.Index(fields=["created_at"], name="impression_created"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "client_event_id"], name="impression_unique_event_id"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} was shown {self.item} in {self.list} at {self.rank}"
+
+
+class Click(Event):
+    """A click through from a list to an item (the page's link, or a client's report)."""
+
+    list = models.CharField(max_length=20, choices=ListName.choices, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        default_related_name = "clicks"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "client_event_id"], name="click_unique_event_id"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} clicked {self.item}"
+
+
+class Dismissal(Event):
+    """ "Not for me": the item leaves the person's lists and counts as negative feedback."""
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        default_related_name = "dismissals"
+        constraints = [
+            models.UniqueConstraint(fields=["user", "item"], name="dismissal_one_per_item"),
+            models.UniqueConstraint(
+                fields=["user", "client_event_id"], name="dismissal_unique_event_id"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} dismissed {self.item}"

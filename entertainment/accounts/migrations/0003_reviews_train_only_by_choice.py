@@ -4,15 +4,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('accounts', '0002_dataexport_erasurerequest_loginsession_and_more'),
+        ("accounts", "0002_dataexport_erasurerequest_loginsession_and_more"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='privacysettings',
-            name='train_on_reviews',
+            model_name="privacysettings",
+            name="train_on_reviews",
             field=models.BooleanField(default=False),
         ),
     ]
