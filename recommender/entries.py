@@ -19,6 +19,10 @@ class RecommendationList:
     entries: list[Entry]
     model_version: str
     personalised: bool
+    # Set while the person is in a running experiment: its id and the arm ("a"/"b") they see,
+    # so impressions of the list are counted to that arm.
+    experiment_id: int | None = None
+    arm: str = ""
 
 
 def plain(entry: Entry) -> dict[str, Any]:
