@@ -199,10 +199,21 @@ CELERY_TASK_PUBLISH_RETRY_POLICY = {
     "interval_step": 0.2,
     "interval_max": 0.2,
 }
+CELERY_IMPORTS = ["entertainment.health"]
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 
 # Beat: each entry overridable by environment; `expires` so a backlog never runs stale work.
 CELERY_BEAT_SCHEDULE = {
+    # /healthz reports a queue's workers as seen when one answered this within the window.
+    **{
+        f"worker-heartbeat-{queue}": {
+            "task": "entertainment.worker_heartbeat",
+            "schedule": env_float("HEALTH_HEARTBEAT_INTERVAL_S", 60.0),
+            "args": (queue,),
+            "options": {"queue": queue, "expires": 50},
+        }
+        for queue in ("cpu", "gpu")
+    },
     "nightly-retrain": {
         "task": "recommender.train_all",
         "schedule": crontab(
@@ -448,6 +459,11 @@ LOGGING = {
 # Where snapshots and trained model directories live (shared by workers and web processes).
 MODEL_DIR = Path(env_str("MODEL_DIR", str(VAR_DIR / "models")) or VAR_DIR / "models")
 SNAPSHOT_DIR = Path(env_str("SNAPSHOT_DIR", str(VAR_DIR / "snapshots")) or VAR_DIR / "snapshots")
+# /healthz: a queue without a worker seen for this long makes the site "degraded".
+HEALTH_WORKER_SEEN_WITHIN_S = env_int("HEALTH_WORKER_SEEN_WITHIN_S", 300, minimum=10)
+# `manage.py backup`: where backups go and how many of the newest are kept.
+BACKUP_DIR = Path(env_str("BACKUP_DIR", str(VAR_DIR / "backups")) or VAR_DIR / "backups")
+BACKUP_KEEP = env_int("BACKUP_KEEP", 7, minimum=1)
 
 # --- Training -------------------------------------------------------------------------------
 # A candidate model replaces the active one unless its main metric drops by more than this.

@@ -4,18 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db import connection
 from django.db.models import Count
 from django.http import HttpRequest, HttpResponse, HttpResponseServerError, JsonResponse
 from django.shortcuts import render
 from django.template import loader
 from django.views.decorators.http import require_GET
 
-from entertainment import caching
+from entertainment import caching, health
 from entertainment.activity.models import Rating
 from entertainment.catalogue.models import Item, Kind
 from entertainment.catalogue.views import KIND_PLURALS, SLUG_OF_KIND
 from entertainment.unavailable import response_for_current_exception
+from recommender.models import ModelKind, ModelVersion
 
 HOME_ROW_LENGTH = 6
 HOME_SHELVES_KEY = "home:shelves"
@@ -79,9 +79,21 @@ def home(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 def healthz(request: HttpRequest) -> JsonResponse:
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT 1")
-    return JsonResponse({"status": "ok"})
+    report = health.check()
+    if not report.serving:
+        response = JsonResponse(report.as_json(), status=503)
+        response["Retry-After"] = "5"
+        return response
+    # Which versions serve; a kind without one is not a fault (lists fall back to popular).
+    active = dict(ModelVersion.objects.active().values_list("kind", "number"))
+    report.add(
+        "models",
+        True,
+        active={
+            kind: f"{kind}-v{active[kind]}" if kind in active else None for kind in ModelKind.values
+        },
+    )
+    return JsonResponse(report.as_json())
 
 
 def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:

@@ -67,8 +67,14 @@ def test_api_authentication_with_the_database_down_is_a_json_503(monkeypatch):
 @pytest.mark.django_db
 def test_the_health_check_with_the_database_down_is_a_json_503(client, monkeypatch):
     # Load balancers and probes read it: JSON, like the API.
-    monkeypatch.setattr("entertainment.views.connection.cursor", _database_down)
-    _assert_api_503(client.get("/healthz"))
+    monkeypatch.setattr("entertainment.health.connection.cursor", _database_down)
+    response = client.get("/healthz")
+    assert response.status_code == 503
+    assert response["Retry-After"] == "5"
+    assert response["Content-Type"] == "application/json"
+    body = response.json()
+    assert body["status"] == "unavailable"
+    assert body["database"]["ok"] is False
 
 
 @pytest.mark.django_db
