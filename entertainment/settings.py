@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "entertainment.accounts",
     "entertainment.catalogue",
     "entertainment.activity",
+    "entertainment.mediaservers",
     "recommender",
 ]
 
@@ -199,11 +200,17 @@ CELERY_TASK_PUBLISH_RETRY_POLICY = {
     "interval_step": 0.2,
     "interval_max": 0.2,
 }
-CELERY_IMPORTS = ["entertainment.health"]
+CELERY_IMPORTS = ["entertainment.health", "recommender.playlists"]
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 
 # Beat: each entry overridable by environment; `expires` so a backlog never runs stale work.
 CELERY_BEAT_SCHEDULE = {
+    # Jellyfin/Emby connections: library, accounts, history, then playlists written back.
+    "sync-media-servers": {
+        "task": "mediaservers.sync_all",
+        "schedule": env_float("MEDIASERVER_SYNC_INTERVAL_S", 3600.0),
+        "options": {"expires": 1800},
+    },
     # /healthz reports a queue's workers as seen when one answered this within the window.
     **{
         f"worker-heartbeat-{queue}": {
@@ -461,6 +468,10 @@ MODEL_DIR = Path(env_str("MODEL_DIR", str(VAR_DIR / "models")) or VAR_DIR / "mod
 SNAPSHOT_DIR = Path(env_str("SNAPSHOT_DIR", str(VAR_DIR / "snapshots")) or VAR_DIR / "snapshots")
 # /healthz: a queue without a worker seen for this long makes the site "degraded".
 HEALTH_WORKER_SEEN_WITHIN_S = env_int("HEALTH_WORKER_SEEN_WITHIN_S", 300, minimum=10)
+# Connection secrets (media server API keys) are encrypted under a key derived from this;
+# set it on its own to rotate SECRET_KEY without entering them again (mediaservers/secrets.py).
+SECRETS_KEY = env_str("SECRETS_KEY", "") or ""
+SECRETS_OLD_KEYS = [k for k in (env_str("SECRETS_OLD_KEYS", "") or "").split(",") if k]
 # `manage.py backup`: where backups go and how many of the newest are kept.
 BACKUP_DIR = Path(env_str("BACKUP_DIR", str(VAR_DIR / "backups")) or VAR_DIR / "backups")
 BACKUP_KEEP = env_int("BACKUP_KEEP", 7, minimum=1)

@@ -14,6 +14,8 @@ urlpatterns = [
     path("accounts/", include("entertainment.accounts.urls")),
     path("catalogue/", include("entertainment.catalogue.urls")),
     path("me/", include("entertainment.activity.urls")),
+    # Jellyfin/Emby: the person's account links and the Webhook plugin's endpoint.
+    path("", include("entertainment.mediaservers.urls")),
     path("admin/", admin.site.urls),
     path("staff/", include("recommender.urls")),
     path("api/", include("entertainment.api_urls")),

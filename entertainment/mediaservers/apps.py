@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class MediaServersConfig(AppConfig):
+    name = "entertainment.mediaservers"
+    label = "mediaservers"
+    verbose_name = "Media servers (Jellyfin, Emby)"
