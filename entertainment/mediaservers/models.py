@@ -72,6 +72,9 @@ class ServerUser(models.Model):
     # The person's webhook URL carries a secret of which only this hash is kept.
     webhook_secret_hash = models.CharField(max_length=64, blank=True, db_index=True)
     history_synced_at = models.DateTimeField(null=True, blank=True)
+    # Catalogue items whose history the person erased: the server still counts them as
+    # played, and a sync must not bring them back.
+    erased_item_ids = models.JSONField(default=list, blank=True)
 
     class Meta:
         ordering = ["connection", "name"]

@@ -200,9 +200,14 @@ def import_history(client: Client, account: ServerUser) -> Summary:
     if person.privacy.history_paused:
         summary.add("skipped: history paused")
         return summary
-    items = dict(
-        ServerItem.objects.filter(connection=connection).values_list("server_id", "item_id")
-    )
+    erased = set(account.erased_item_ids)
+    items = {
+        server_id: item_id
+        for server_id, item_id in ServerItem.objects.filter(connection=connection).values_list(
+            "server_id", "item_id"
+        )
+        if item_id not in erased
+    }
     rows = list(client.user_items(account.server_id))
     activity = client.playback_activity(account.server_id, _since(account))
     last_play: dict[int, int] = {}

@@ -7,7 +7,7 @@ import logging
 
 from celery import current_app, shared_task
 
-from .client import MediaServerError
+from .client import Client, MediaServerError
 from .models import Connection
 from .sync import sync
 
@@ -34,3 +34,17 @@ def sync_connection(connection_id: int) -> None:
 def sync_all() -> None:
     for pk in Connection.objects.filter(enabled=True).values_list("pk", flat=True):
         sync_connection.delay(pk)
+
+
+@shared_task(name="mediaservers.delete_playlists", ignore_result=True)
+def delete_playlists(connection_id: int, playlist_ids: list[str]) -> None:
+    """Playlists of a person who erased their history: removed from the server."""
+    connection = Connection.objects.filter(pk=connection_id, enabled=True).first()
+    if connection is None:
+        return
+    client = Client(connection)
+    for playlist_id in playlist_ids:
+        try:
+            client.delete_playlist(playlist_id)
+        except MediaServerError as error:
+            log.warning("deleting playlist %s on %s: %s", playlist_id, connection, error)

@@ -13,7 +13,7 @@ from django.urls import reverse
 from entertainment.activity.models import Play, Rating
 from entertainment.catalogue.models import ExternalId, Item
 from entertainment.mediaservers import tasks
-from entertainment.mediaservers.models import Connection, ServerItem, ServerUser
+from entertainment.mediaservers.models import Connection, ServerItem, ServerPlaylist, ServerUser
 from entertainment.mediaservers.sync import sync
 from recommender.playlists import push_playlists
 from tests.conftest import wait_for
@@ -330,3 +330,40 @@ def test_a_sync_queued_from_the_admin_runs_on_a_real_worker(celery_worker_proces
 
         wait_for(synced, 60, "the media server sync")
     assert ServerItem.objects.count() == 6
+
+
+def test_an_erasure_holds_against_the_next_sync(django_capture_on_commit_callbacks, monkeypatch):
+    from entertainment.accounts.erasure import erase_history
+
+    ann = UserFactory()
+    with running(FakeServer(api_key=KEY)) as server:
+        ids = _library(server)
+        server.users = [{"Id": "a" * 32, "Name": "ann"}]
+        server.user_data = {
+            "a" * 32: {
+                ids["heat"]: {"PlayCount": 2, "Played": True},
+                ids["alien"]: {"PlayCount": 1, "Played": True},
+            }
+        }
+        connection = _connection(server)
+        sync(connection)
+        _confirm(ann, "a" * 32)
+        sync(connection)
+        alien = Play.objects.get(user=ann, item__title="Alien").item
+        erase_history(ann, item_ids=[alien.pk])
+        sync(connection)
+        assert list(Play.objects.filter(user=ann).values_list("item__title", flat=True)) == ["Heat"]
+
+        server.playlists["f" * 32] = {"Name": "Encore: for you", "UserId": "a" * 32,
+                                      "entries": []}  # fmt: skip
+        ServerPlaylist.objects.create(
+            server_user=_account(ann), key="for_you", server_id="f" * 32, name="Encore: for you"
+        )
+        # The queued deletion runs here, in process (the worker path is tested above).
+        monkeypatch.setattr(tasks.delete_playlists, "delay", tasks.delete_playlists)
+        with django_capture_on_commit_callbacks(execute=True):
+            erase_history(ann)
+        sync(connection)
+        assert not Play.objects.filter(user=ann).exists()
+        assert not ServerUser.objects.get(server_id="a" * 32).confirmed
+        assert server.playlists == {}  # removed from the server too
