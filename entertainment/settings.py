@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "entertainment.catalogue",
     "entertainment.activity",
     "entertainment.mediaservers",
+    "entertainment.scrobbling",
     "recommender",
 ]
 
@@ -377,6 +378,10 @@ REQUEST_BODY_MAX_BYTES = env_int("REQUEST_BODY_MAX_BYTES", 64 * 1024, minimum=10
 _ARTWORK_FORM_BYTES = ARTWORK_MAX_BYTES + 64 * 1024  # the file and the form around it
 REQUEST_BODY_LIMITS = {
     "events-bulk": DATA_UPLOAD_MAX_MEMORY_SIZE,
+    # ListenBrainz's own limit (10,240,000 bytes) is checked by the view, with its 400.
+    "scrobbling:listenbrainz-submit-listens": DATA_UPLOAD_MAX_MEMORY_SIZE,
+    # Plex attaches a poster to some events.
+    "scrobbling:plex-webhook": 8 * 1024 * 1024,
     "item-artwork": _ARTWORK_FORM_BYTES,
     "admin:catalogue_item_add": _ARTWORK_FORM_BYTES,
     "admin:catalogue_item_change": _ARTWORK_FORM_BYTES,

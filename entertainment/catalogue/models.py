@@ -204,6 +204,11 @@ class ExternalId(models.Model):
         LASTFM = "lastfm", "Last.fm"
         STEAM = "steam", "Steam"
         DEMO = "demo", "Demo world"
+        # Recording, release and artist ids (UUIDs, unique across MusicBrainz entity types).
+        MUSICBRAINZ = "musicbrainz", "MusicBrainz"
+        # Items first seen in a listen or a Plex webhook (entertainment.scrobbling).
+        LISTENBRAINZ = "listenbrainz", "ListenBrainz"
+        PLEX = "plex", "Plex"
 
     item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="external_ids")
     source = models.CharField(max_length=16, choices=Source.choices)
