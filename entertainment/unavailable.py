@@ -53,7 +53,9 @@ def response_for(request: HttpRequest, exc: BaseException | None) -> HttpRespons
     """The 503 when `exc` says the database is unreachable, else None."""
     if not is_database_unavailable(exc):
         return None
-    log.error("database unavailable answering %s %s: %s", request.method, request.path, exc)
+    log.error(
+        "database unavailable answering %s %s: %s", request.method, _loggable(request.path), exc
+    )
     return unavailable_response(request)
 
 
@@ -73,3 +75,11 @@ class DatabaseUnavailableMiddleware:
         if settings.DEBUG:
             return None  # Django's debug page says more (a missing migration is one too)
         return response_for(request, exc)
+
+
+def _loggable(path: str) -> str:
+    """The path with a webhook's secret left out: /hooks/<service>/<secret>/ is a credential."""
+    if path.startswith("/hooks/"):
+        service = path.split("/")[2] if path.count("/") > 2 else ""
+        return f"/hooks/{service}/<secret>/"
+    return path

@@ -367,3 +367,11 @@ def test_an_erasure_holds_against_the_next_sync(django_capture_on_commit_callbac
         assert not Play.objects.filter(user=ann).exists()
         assert not ServerUser.objects.get(server_id="a" * 32).confirmed
         assert server.playlists == {}  # removed from the server too
+
+
+def test_the_webhook_secret_never_reaches_the_request_log(client, caplog):
+    secret = "a-secret-that-must-not-be-logged"
+    with caplog.at_level("DEBUG", logger="django.request"):
+        client.post(f"/hooks/jellyfin/{secret}/", {}, content_type="application/json")
+        client.get(f"/hooks/jellyfin/{secret}/")
+    assert secret not in caplog.text
