@@ -87,7 +87,8 @@ class FakeServer:
         if method == "GET" and path == "/Items":
             if self.emby and "userId" in query:
                 return 400, {"error": "Emby reads a person's items at /Users/{id}/Items"}
-            return self.query_items(query, (query.get("userId") or [None])[0])
+            user = query["userId"][0] if "userId" in query else None
+            return self.query_items(query, user)
         if method == "GET" and (m := re.fullmatch(r"/Users/([0-9a-f]+)/Items", path)):
             return self.query_items(query, m.group(1))
         if method == "GET" and (m := re.fullmatch(r"/Items/([0-9a-f]+)/Images/Primary", path)):

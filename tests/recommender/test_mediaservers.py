@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import socket
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from django.urls import reverse
@@ -220,8 +221,15 @@ def test_playlists_are_pushed_then_replaced_not_duplicated(
     ann = UserFactory()
     with running(FakeServer(api_key=KEY)) as server:
         server.users = [{"Id": "a" * 32, "Name": "ann"}]
-        films = [{"Id": server.new_id(), "Name": f"Film {n}", "Type": "Movie",
-                  "ProductionYear": 2000 + n} for n in range(6)]  # fmt: skip
+        films: list[dict[str, Any]] = [
+            {
+                "Id": server.new_id(),
+                "Name": f"Film {n}",
+                "Type": "Movie",
+                "ProductionYear": 2000 + n,
+            }
+            for n in range(6)
+        ]
         server.items = films
         server.user_data = {"a" * 32: {films[0]["Id"]: {"PlayCount": 1, "Played": True}}}
         connection = _connection(server)
