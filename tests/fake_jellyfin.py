@@ -96,8 +96,8 @@ class FakeServer:
         if method == "POST" and path == "/user_usage_stats/submit_custom_query":
             if self.activity is None:
                 return 404
-            user = re.search(r"UserId = '([0-9a-f]+)'", body["CustomQueryString"])
-            rows = self.activity.get(user.group(1) if user else "", [])
+            asked = re.search(r"UserId = '([0-9a-f]+)'", body["CustomQueryString"])
+            rows = self.activity.get(asked.group(1) if asked else "", [])
             return {"colums": ["DateCreated", "ItemId", "PlayDuration"], "results": rows}
         if method == "POST" and path == "/Playlists":
             pid = self.new_id()
