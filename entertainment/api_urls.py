@@ -41,6 +41,7 @@ urlpatterns = [
     ),
     path("me/erasures/", MyErasuresView.as_view(), name="my-erasures"),
     path("me/erase/", EraseView.as_view(), name="my-erase"),
+    path("imports/", include("entertainment.personal_imports.api_urls")),
     path("", include("recommender.api_urls")),
     path("", include(router.urls)),
 ]

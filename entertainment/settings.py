@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "entertainment.activity",
     "entertainment.mediaservers",
     "entertainment.scrobbling",
+    "entertainment.personal_imports",
     "recommender",
 ]
 
@@ -378,6 +379,9 @@ REQUEST_BODY_MAX_BYTES = env_int("REQUEST_BODY_MAX_BYTES", 64 * 1024, minimum=10
 _ARTWORK_FORM_BYTES = ARTWORK_MAX_BYTES + 64 * 1024  # the file and the form around it
 REQUEST_BODY_LIMITS = {
     "events-bulk": DATA_UPLOAD_MAX_MEMORY_SIZE,
+    # Personal exports (Letterboxd, IMDb, Steam, Playnite) uploaded to be imported.
+    "personal-imports": DATA_UPLOAD_MAX_MEMORY_SIZE,
+    "personal_imports:imports": DATA_UPLOAD_MAX_MEMORY_SIZE,
     # ListenBrainz's own limit (10,240,000 bytes) is checked by the view, with its 400.
     "scrobbling:listenbrainz-submit-listens": DATA_UPLOAD_MAX_MEMORY_SIZE,
     # Plex attaches a poster to some events.
@@ -452,6 +456,8 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "ItemKindEnum": "entertainment.catalogue.models.Kind",
         "ModelKindEnum": "recommender.models.ModelKind",
+        "PersonalImportStatusEnum": "entertainment.personal_imports.models.PersonalImport.Status",
+        "UnmatchedRowStatusEnum": "entertainment.personal_imports.models.UnmatchedRow.Status",
     },
 }
 
