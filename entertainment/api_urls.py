@@ -13,7 +13,13 @@ from entertainment.accounts.privacy_api import (
     MyPrivacyView,
     MySettingChangesView,
 )
-from entertainment.activity.api import BulkIngestView, PlayViewSet, RatingViewSet, ReviewViewSet
+from entertainment.activity.api import (
+    BulkIngestView,
+    DismissalViewSet,
+    PlayViewSet,
+    RatingViewSet,
+    ReviewViewSet,
+)
 from entertainment.catalogue.api import GenreViewSet, ItemViewSet
 from recommender.api_staff import ModelVersionViewSet, TrainingRunViewSet
 
@@ -23,6 +29,7 @@ router.register("genres", GenreViewSet, basename="genre")
 router.register("ratings", RatingViewSet, basename="rating")
 router.register("plays", PlayViewSet, basename="play")
 router.register("reviews", ReviewViewSet, basename="review")
+router.register("dismissals", DismissalViewSet, basename="dismissal")
 router.register("staff/training-runs", TrainingRunViewSet, basename="staff-training-run")
 router.register("staff/model-versions", ModelVersionViewSet, basename="staff-model-version")
 

@@ -213,13 +213,15 @@ def lets_anonymous_in(view: APIView, method: str) -> bool:
 def filter_names(view: APIView) -> set[str]:
     """The query parameters django-filter reads for this view (it takes an empty value of any
     of them for no filter at all)."""
+    # A view that reads filters of its own the same way names them (recommender's lists).
+    own = set(getattr(view, "empty_means_no_filter", ()))
     if not isinstance(view, GenericAPIView) or DjangoFilterBackend not in view.filter_backends:
-        return set()
+        return own
     try:
         filterset = DjangoFilterBackend().get_filterset_class(view, view.get_queryset())
     except Exception:  # a view that needs a real request for its rows: no filters known
         return set()
-    return set(filterset.base_filters) if filterset is not None else set()
+    return own | (set(filterset.base_filters) if filterset is not None else set())
 
 
 def forbid_nul(schema: Any) -> None:

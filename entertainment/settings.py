@@ -259,6 +259,22 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": env_float("REFRESH_INTERVAL_S", 3600.0),
         "options": {"expires": env_int("REFRESH_EXPIRES_S", 1800, minimum=60)},
     },
+    # Impressions (issue 14): buffered by requests, written in batches, expired, counted daily.
+    "flush-impressions": {
+        "task": "activity.flush_impressions",
+        "schedule": env_float("IMPRESSION_FLUSH_INTERVAL_S", 60.0),
+        "options": {"expires": 55},
+    },
+    "expire-impressions": {
+        "task": "activity.expire_impressions",
+        "schedule": env_float("IMPRESSION_EXPIRY_INTERVAL_S", 3600.0),
+        "options": {"expires": 1800},
+    },
+    "aggregate-online-metrics": {
+        "task": "recommender.aggregate_online_metrics",
+        "schedule": env_float("ONLINE_METRICS_INTERVAL_S", 900.0),
+        "options": {"expires": 600},
+    },
 }
 
 # --- Auth -----------------------------------------------------------------------------------
@@ -379,14 +395,14 @@ REQUEST_BODY_MAX_BYTES = env_int("REQUEST_BODY_MAX_BYTES", 64 * 1024, minimum=10
 _ARTWORK_FORM_BYTES = ARTWORK_MAX_BYTES + 64 * 1024  # the file and the form around it
 REQUEST_BODY_LIMITS = {
     "events-bulk": DATA_UPLOAD_MAX_MEMORY_SIZE,
-    # Personal exports (Letterboxd, IMDb, Steam, Playnite) uploaded to be imported.
-    "personal-imports": DATA_UPLOAD_MAX_MEMORY_SIZE,
-    "personal_imports:imports": DATA_UPLOAD_MAX_MEMORY_SIZE,
     # ListenBrainz's own limit (10,240,000 bytes) is checked by the view, with its 400.
     "scrobbling:listenbrainz-submit-listens": DATA_UPLOAD_MAX_MEMORY_SIZE,
     # Plex attaches a poster to some events.
     "scrobbling:plex-webhook": 8 * 1024 * 1024,
     "item-artwork": _ARTWORK_FORM_BYTES,
+    # Personal exports (Letterboxd, IMDb, Steam, Playnite) uploaded to be imported.
+    "personal-imports": DATA_UPLOAD_MAX_MEMORY_SIZE,
+    "personal_imports:imports": DATA_UPLOAD_MAX_MEMORY_SIZE,
     "admin:catalogue_item_add": _ARTWORK_FORM_BYTES,
     "admin:catalogue_item_change": _ARTWORK_FORM_BYTES,
     # Anonymous: a username and a password; at most 200 item ids.
@@ -398,6 +414,21 @@ REQUEST_BODY_LIMITS = {
 API_PAGE_SIZE = env_int("API_PAGE_SIZE", 20, minimum=1)
 API_MAX_PAGE_SIZE = env_int("API_MAX_PAGE_SIZE", 100, minimum=1)
 BULK_INGEST_MAX_EVENTS = env_int("BULK_INGEST_MAX_EVENTS", 10_000, minimum=1)
+# Online measurement (issue 14): a click, play, rating of 4+ or review counts for the latest
+# impression of its item within this many days; raw impressions and clicks are kept this long
+# (the daily aggregates stay); a buffer this long is flushed without waiting for the beat.
+OUTCOME_WINDOW_DAYS = env_int("OUTCOME_WINDOW_DAYS", 7, minimum=1)
+IMPRESSION_RETENTION_DAYS = env_int("IMPRESSION_RETENTION_DAYS", 30, minimum=1)
+IMPRESSION_FLUSH_AT = env_int("IMPRESSION_FLUSH_AT", 2000, minimum=1)
+# How long a web process gathers records before one push to the buffer (0: each request pushes;
+# the tests' default, so they need no timer).
+IMPRESSION_BATCH_S = env_float("IMPRESSION_BATCH_S", 0.0 if RUNNING_TESTS else 1.0)
+# Off: nothing is recorded of what anyone is shown (bench/impressions.py compares the two).
+RECORD_IMPRESSIONS = env_bool("RECORD_IMPRESSIONS", True)
+# Where impressions wait for their batch without Redis (the embedded default).
+IMPRESSION_SPOOL_DIR = Path(
+    env_str("IMPRESSION_SPOOL_DIR", str(VAR_DIR / "impressions")) or VAR_DIR / "impressions"
+)
 REST_FRAMEWORK = {
     # orjson: JSON in a tenth of json.dumps's time, a tenth of a recommendations request's.
     # Integer keys (a list's field errors by index) as strings, as json.dumps writes them;
@@ -456,6 +487,7 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "ItemKindEnum": "entertainment.catalogue.models.Kind",
         "ModelKindEnum": "recommender.models.ModelKind",
+        "ExperimentStatusEnum": "recommender.models.Experiment.Status",
         "PersonalImportStatusEnum": "entertainment.personal_imports.models.PersonalImport.Status",
         "UnmatchedRowStatusEnum": "entertainment.personal_imports.models.UnmatchedRow.Status",
     },
@@ -505,3 +537,6 @@ REFRESH_BATCH_SIZE = env_int("REFRESH_BATCH_SIZE", 500, minimum=1)
 WARM_UP_ACTIVE_DAYS = env_int("WARM_UP_ACTIVE_DAYS", 14, minimum=1)
 # Aggregates shown to staff hide any group of fewer people than this (k-anonymity).
 PRIVACY_MIN_GROUP_SIZE = env_int("PRIVACY_MIN_GROUP_SIZE", 5, minimum=1)
+# An online experiment names a winner (whose version may then be activated, its online result
+# overriding the offline metric) only with at least this many people in each arm.
+EXPERIMENT_MIN_PEOPLE = env_int("EXPERIMENT_MIN_PEOPLE", 50, minimum=1)

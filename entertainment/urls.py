@@ -13,8 +13,8 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("accounts/", include("entertainment.accounts.urls")),
     path("catalogue/", include("entertainment.catalogue.urls")),
-    path("me/", include("entertainment.activity.urls")),
     path("me/imports/", include("entertainment.personal_imports.urls")),
+    path("me/", include("entertainment.activity.urls")),
     # ListenBrainz-compatible /1/ API, the Plex webhook and its account page section.
     path("", include("entertainment.scrobbling.urls")),
     # Jellyfin/Emby: the person's account links and the Webhook plugin's endpoint.

@@ -63,6 +63,7 @@ class TrainingRunAdmin(ShownMetricsAdmin):
 class ModelVersionAdmin(ShownMetricsAdmin):
     list_display = [
         "id",
+        "label",  # numbered per kind: sequence-v3
         "kind",
         "status",
         "main_metric",

@@ -6,7 +6,8 @@ from functools import lru_cache
 from typing import Any
 
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import permissions, serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -16,10 +17,10 @@ from entertainment import caching, throttling
 from entertainment.activity.serializers import MAX_DB_ID
 from entertainment.api_errors import error_responses
 from entertainment.catalogue.models import Item, Kind
-from entertainment.catalogue.serializers import ItemListSerializer
+from entertainment.catalogue.serializers import SMALL_INT_MAX, ItemListSerializer
 from entertainment.strict_fields import QueryIntegerField, StrictIntegerField
 
-from . import cards, lists, personal, realtime, similarity
+from . import cards, controls, impressions, lists, personal, realtime, similarity
 from .lists import Entry
 
 MAX_N = 50
@@ -73,6 +74,49 @@ def _recommendations_query(kind: str | None, n: str | None) -> tuple[str | None,
     return query.validated_data.get("kind"), query.validated_data["n"]
 
 
+def _year(name: str, bound: str) -> OpenApiParameter:
+    return OpenApiParameter(
+        name,
+        {"type": "integer", "minimum": 0, "maximum": SMALL_INT_MAX},
+        description=f"Only items of this year or {bound} (as /api/items/).",
+        allow_blank=True,
+    )
+
+
+# The filters (recommender.controls): named and validated as /api/items/ names its own.
+FILTER_PARAMETERS = [
+    OpenApiParameter(
+        "genre", OpenApiTypes.STR, description="Only items of this genre (its slug).",
+        allow_blank=True,
+    ),
+    _year("year_min", "later"),
+    _year("year_max", "earlier"),
+    OpenApiParameter(
+        "exclude",
+        {
+            "type": "string",
+            "pattern": controls.EXCLUDE_PATTERN,
+            "maxLength": controls.EXCLUDE_MAX_LENGTH,
+        },
+        description="Item ids never to return, separated by commas.",
+        allow_blank=True,
+    ),
+]  # fmt: skip
+
+
+@lru_cache(maxsize=256)
+def _filters(
+    genre: str | None, year_min: str | None, year_max: str | None, exclude: str | None
+) -> controls.Wanted:
+    """The filters validated (once per process for each valid query, as above)."""
+    given = {"genre": genre, "year_min": year_min, "year_max": year_max, "exclude": exclude}
+    return controls.parse({k: v for k, v in given.items() if v is not None})
+
+
+def _wanted(request: Request) -> controls.Wanted:
+    return _filters(*(request.query_params.get(name) for name in controls.FILTERS))
+
+
 def _kinds(kind: str | None) -> list[str]:
     """The kinds a recommendations query asks for: one, or all of them."""
     return [kind] if kind else list(Kind.values)
@@ -96,6 +140,8 @@ class RecommendationsView(APIView):
 
     permission_classes = [permissions.IsAuthenticated]
     cache_read: dict[str, Any] | None = None  # throttling.ReadsCache
+    # Sent empty, a filter filters nothing, as /api/items/'s do (entertainment.schema).
+    empty_means_no_filter = controls.FILTERS
 
     def cache_reads(self, request: Request) -> list[str]:
         """Everything a request reads from the cache: the person's switch and lists, and the
@@ -107,17 +153,22 @@ class RecommendationsView(APIView):
             kind, _ = _recommendations_query(params.get("kind"), params.get("n"))
         except serializers.ValidationError:
             return []  # get() answers 400
-        return [*lists.read_keys(request.user.pk, _kinds(kind)), cards.GENERATION_KEY]
+        return [
+            *lists.read_keys(request.user.pk, _kinds(kind)),
+            cards.GENERATION_KEY,
+            impressions.cache_key(request.user.pk),
+        ]
 
     @extend_schema(
-        parameters=[RecommendationsQuery],
+        parameters=[RecommendationsQuery, *FILTER_PARAMETERS],
         responses={200: RecommendationsSerializer, **error_responses(400, 401)},
     )
     def get(self, request: Request) -> Response:
         params = request.query_params
         kind, n = _recommendations_query(params.get("kind"), params.get("n"))
+        wanted = _wanted(request)
         cached = throttling.read_for(self, request)
-        found = list(lists.for_kinds(request.user, _kinds(kind), n, cached).values())
+        found = list(lists.for_kinds(request.user, _kinds(kind), n, cached, wanted).values())
         # Across kinds, the best of each list by rank: scores of different lists don't compare.
         entries = [
             e
@@ -126,12 +177,14 @@ class RecommendationsView(APIView):
             if rank < len(f.entries)
             for e in [f.entries[rank]]
         ][:n]
+        results = _rendered(request, entries, cached)
+        impressions.shown_by_api(request.user, found, results, cached)
         return Response(
             {
                 "kind": kind,
                 "personalised": any(f.personalised for f in found),
                 "model_version": ",".join(sorted({f.model_version for f in found})),
-                "results": _rendered(request, entries, cached),
+                "results": results,
             }
         )
 
@@ -164,6 +217,8 @@ class SimilarItemsView(APIView):
         if user.is_authenticated and user.privacy.personalised:
             owned = personal.owned_among(user.pk, (e.item_id for e in entries))
             entries = [e for e in entries if e.item_id not in owned]
+        # Without what the caller marked "not for me", in their list style, diverse.
+        entries = controls.for_person(user, entries, item.kind)
         return Response({"by": by, "results": _rendered(request, entries[:n])})
 
 
@@ -192,6 +247,8 @@ class SessionNextView(APIView):
             return Response(
                 {"items": [f"Unknown item ids: {unknown[:20]}"]}, status=status.HTTP_400_BAD_REQUEST
             )
-        entries = realtime.next_items(items, exclude=set(items), k=body.validated_data["n"])
+        n = body.validated_data["n"]
+        entries = realtime.next_items(items, exclude=set(items), k=n + OWNED_SLACK)
+        entries = controls.for_person(request.user, entries)[:n]
         version = realtime.active_version_label() or "none"
         return Response({"model_version": version, "results": _rendered(request, entries)})

@@ -19,9 +19,12 @@ from rest_framework.response import Response
 from entertainment.accounts.models import User
 from entertainment.api_errors import error_responses
 
-from . import staff_actions
-from .models import ModelVersion, TrainingRun
+from . import experiments, staff_actions
+from .models import Experiment, ModelVersion, TrainingRun
 from .serializers_staff import (
+    ExperimentCreateSerializer,
+    ExperimentDetailSerializer,
+    ExperimentSerializer,
     ModelVersionSerializer,
     TrainingRequestSerializer,
     TrainingRunSerializer,
@@ -124,3 +127,96 @@ class ModelVersionViewSet(viewsets.ReadOnlyModelViewSet):
         except staff_actions.ActivationRefused as exc:
             return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
         return Response(ModelVersionSerializer(active).data)
+
+
+_CONFLICT = error_responses(409)[409].response
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="Online experiments, newest first",
+        tags=TAGS,
+        responses={200: ExperimentSerializer(many=True), **error_responses(400, 401, 403)},
+    ),
+    retrieve=extend_schema(
+        summary="One experiment, with each arm's figures and B against A",
+        tags=TAGS,
+        responses={200: ExperimentDetailSerializer, **error_responses(401, 403, 404)},
+    ),
+    create=extend_schema(
+        summary="Start an experiment: two sequence versions, or one against the popular lists",
+        tags=TAGS,
+        request=ExperimentCreateSerializer,
+        responses={201: ExperimentDetailSerializer, **error_responses(400, 401, 403)},
+    ),
+)
+class ExperimentViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Experiments (recommender.experiments): start, follow, stop, activate the winner."""
+
+    permission_classes = [IsAdminUser]
+    serializer_class = ExperimentSerializer
+    filterset_fields = ["kind", "status"]
+    ordering_fields = ["started_at", "id"]
+    filter_backends = [DjangoFilterBackend, OrderingFilter]
+
+    def get_queryset(self) -> QuerySet[Experiment]:
+        return Experiment.objects.select_related("version_a", "version_b", "started_by")
+
+    def get_serializer_class(self) -> type[ExperimentSerializer]:
+        return ExperimentDetailSerializer if self.action == "retrieve" else ExperimentSerializer
+
+    def create(self, request: Request, *args: object, **kwargs: object) -> Response:
+        body = ExperimentCreateSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        user = request.user if isinstance(request.user, User) else None
+        try:
+            experiment = experiments.start(**body.validated_data, started_by=user)
+        except experiments.Refused as exc:
+            return Response(exc.errors, status=status.HTTP_400_BAD_REQUEST)
+        body_out = ExperimentDetailSerializer(experiment).data
+        return Response(body_out, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        summary="Stop a running experiment; its winner is recorded",
+        tags=TAGS,
+        request=None,
+        responses={
+            200: ExperimentDetailSerializer,
+            **error_responses(401, 403, 404),
+            409: OpenApiResponse(_CONFLICT, description="The experiment has already stopped."),
+        },
+    )
+    @action(detail=True, methods=["post"])
+    def stop(self, request: Request, pk: str | None = None) -> Response:
+        try:
+            experiment = experiments.stop(self.get_object())
+        except experiments.Refused as exc:
+            return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
+        return Response(ExperimentDetailSerializer(experiment).data)
+
+    @extend_schema(
+        summary="Activate the winning arm's version (after the experiment stopped)",
+        tags=TAGS,
+        request=None,
+        responses={
+            200: ModelVersionSerializer,
+            **error_responses(401, 403, 404),
+            409: OpenApiResponse(
+                _CONFLICT,
+                description="Still running, no winner (not significant, or too few people), "
+                "the popular lists won, or the version cannot serve.",
+            ),
+        },
+    )
+    @action(detail=True, methods=["post"])
+    def activate(self, request: Request, pk: str | None = None) -> Response:
+        try:
+            version = experiments.activate_winner(self.get_object())
+        except (experiments.Refused, staff_actions.ActivationRefused) as exc:
+            return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
+        return Response(ModelVersionSerializer(version).data)

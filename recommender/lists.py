@@ -17,12 +17,13 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
+from dataclasses import replace
 from typing import Any
 
 from entertainment import caching
 from entertainment.catalogue.models import Kind
 
-from . import personal, serving
+from . import controls, personal, serving
 from .entries import Entry, RecommendationList, plain
 from .popular import NON_PERSONAL, popular
 
@@ -72,8 +73,13 @@ def compute(user_id: int, current: str | None = None) -> dict[str, dict[str, Any
     read before this; read now when not given); returns them as cached, by kind."""
     if current is None:
         current = stamp(user_id, {})
-    active = serving.active().label
+    # The person's arm where an experiment runs: its key keeps the arms' lists apart. Read
+    # before the lists are: should an experiment start or stop meanwhile, the key is stale and
+    # the next read computes again, never serving one arm's list in the other.
+    active = serving.active(user_id).key
     found, history = personal.compute(user_id)
+    # Their list style and the diversity cap, whichever version ranked (controls.py).
+    found = controls.arranged_lists(user_id, found)
     payloads = {
         kind: {
             "a": active,
@@ -135,10 +141,15 @@ def current(payload: Any, stamp: str | None, active: str) -> bool:
 
 
 def for_kinds(
-    user: Any, kinds: list[str], n: int, cached: dict[str, Any] | None = None
+    user: Any,
+    kinds: list[str],
+    n: int,
+    cached: dict[str, Any] | None = None,
+    wanted: controls.Wanted = controls.NOTHING,
 ) -> dict[str, RecommendationList]:
     """What a person sees for each kind: their own list, or the popular one when
-    personalisation is off or they have no history yet.
+    personalisation is off or they have no history yet; through the filters `wanted`, and
+    without what they marked "not for me" (controls.py).
 
     `cached` is what the cache held for read_keys (fetched by the caller, e.g. in the rate
     limit's round trip); without it, they are fetched here, in one round trip.
@@ -149,7 +160,8 @@ def for_kinds(
             cached = caching.get_many(read_keys(user.pk, kinds))
         if _personalised(user, cached):
             read = cached.get(stamp_key(user.pk))
-            active = serving.active().label
+            serves = serving.active(user.pk)
+            active = serves.key
             payloads: dict[str, Any] = {k: cached.get(cache_key(user.pk, k)) for k in kinds}
             if not all(current(p, read, active) for p in payloads.values()):
                 payloads.update(compute(user.pk, stamp(user.pk, cached)))
@@ -158,9 +170,24 @@ def for_kinds(
                 # Empty without a history: everyone's popular list. Empty with one: the person
                 # has everything the model and the popular list could offer of this kind.
                 if payload["e"] or payload.get("h"):
-                    entries = [Entry(**e) for e in payload["e"][:n]]
+                    entries = [Entry(**e) for e in payload["e"][: None if wanted.narrows else n]]
                     out[kind] = RecommendationList(kind, entries, payload["v"], payload["p"])
-    return {kind: out[kind] if kind in out else popular(kind, n) for kind in kinds}
+                    if wanted.narrows:
+                        out[kind] = controls.narrowed(user, out[kind], n, wanted)
+            if serves.experiment_id is not None:
+                # In the experiment whatever they are shown (popular lists without a history).
+                out = {
+                    k: replace(
+                        out.get(k) or controls.popular_for(user, k, n, wanted),
+                        experiment_id=serves.experiment_id,
+                        arm=serves.arm,
+                    )
+                    for k in kinds
+                }
+    return {
+        kind: out[kind] if kind in out else controls.popular_for(user, kind, n, wanted)
+        for kind in kinds
+    }
 
 
 def for_person(

@@ -15,7 +15,7 @@ from django.db import connection
 from django.db.models import Count, QuerySet
 
 from entertainment import caching
-from entertainment.activity.models import Play, Rating, Review
+from entertainment.activity.models import Dismissal, Play, Rating, Review
 from entertainment.catalogue.models import Item, Kind
 from ml.data import Interaction, user_histories
 from ml.data import Review as ReviewRow
@@ -36,6 +36,8 @@ CANDIDATES = 120
 DEEPER = 10
 # How many more popular items a fallback list reads, for those the person already has.
 POPULAR_SLACK = 200
+# A "not for me" is read as a review of these stars without text: weight -2 (feedback_weights).
+DISMISSED_STARS = 0.5
 KIND_SIZES_KEY = "recs:kind-sizes"
 KIND_SIZES_TTL_S = 600
 
@@ -54,12 +56,13 @@ class History:
 
 def _events(user_id: int) -> list[tuple[int, float | None, float, float | None, float | None, int]]:
     """(item, epoch seconds, weight, review stars, review score, source) of every play
-    (source 0), rating (1) and review (2) of the person.
+    (source 0), rating (1), review (2) and "not for me" (3: as a review of the lowest stars,
+    without text) of the person.
 
     One hand-written query: this runs on every computed read, and the ORM's three queries
     (or its UNION of them) cost four times the database's own time on PostgreSQL.
     """
-    play, rating, review = (m._meta.db_table for m in (Play, Rating, Review))
+    play, rating, review, dismissal = (m._meta.db_table for m in (Play, Rating, Review, Dismissal))
     epoch = (
         "EXTRACT(EPOCH FROM {})"
         if connection.vendor == "postgresql"
@@ -77,9 +80,13 @@ def _events(user_id: int) -> list[tuple[int, float | None, float, float | None, 
         SELECT item_id, {epoch.format("created_at")}, 1.0, CAST(rating AS {real}),
                sentiment_score, 2
           FROM {review} WHERE user_id = %s
+        UNION ALL
+        SELECT item_id, {epoch.format("created_at")}, 1.0, CAST({DISMISSED_STARS} AS {real}),
+               {none}, 3
+          FROM {dismissal} WHERE user_id = %s
     """
     with connection.cursor() as cursor:
-        cursor.execute(sql, [user_id, user_id, user_id])
+        cursor.execute(sql, [user_id, user_id, user_id, user_id])
         return [
             (int(item), None if at is None else float(at), float(w), stars, score, int(source))
             for item, at, w, stars, score, source in cursor.fetchall()
@@ -103,14 +110,16 @@ def _items(ids: set[int]) -> dict[int, tuple[str, str]]:
 
 
 def history(user_id: int) -> History:
-    """Plays, ratings and reviews, as ml.data.user_histories orders and merges them (a review
-    counts as having had the item); reviews weigh their item by the sentiment model's score of
-    the text, or by their stars (ml.hybrid.feedback_weights)."""
+    """Plays, ratings, reviews and "not for me"s, as ml.data.user_histories orders and merges
+    them (a review or a "not for me" counts as having had the item); reviews weigh their item by
+    the sentiment model's score of the text, or by their stars (ml.hybrid.feedback_weights); a
+    "not for me" weighs it as the most negative review does, whatever came before."""
     user = str(user_id)
     events = _events(user_id)
     rows = [Interaction(user, str(item), at, w) for item, at, w, *_ in events]
     ordered = user_histories(rows).get(user, [])
-    reviews = [(item, stars, score) for item, _, _, stars, score, source in events if source == 2]
+    # Dismissals come last: their weight replaces a review's of the same item.
+    reviews = [(item, stars, score) for item, _, _, stars, score, src in events if src >= 2]
     # feedback_weights reads a text's score where the review has one (`text` marks it).
     review_rows = [
         ReviewRow(user, str(item), "scored" if score is not None else "", _float(stars))
@@ -127,12 +136,13 @@ def _float(value: object) -> float | None:
 
 
 def owned(user_id: int) -> set[int]:
-    """Every item the person has played, rated or reviewed."""
+    """Every item the person has played, rated, reviewed or marked "not for me"."""
     return owned_among(user_id, None)
 
 
 def owned_among(user_id: int, item_ids: Iterable[int] | None) -> set[int]:
-    """Which of these items (None: of all) the person has played, rated or reviewed."""
+    """Which of these items (None: of all) the person has played, rated, reviewed or marked
+    "not for me" (what no list of theirs offers)."""
     ids = None if item_ids is None else set(item_ids)
     if ids is not None and not ids:
         return set()
@@ -141,6 +151,7 @@ def owned_among(user_id: int, item_ids: Iterable[int] | None) -> set[int]:
         Play.objects.filter(user_id=user_id),
         Rating.objects.filter(user_id=user_id),
         Review.objects.filter(user_id=user_id),
+        Dismissal.objects.filter(user_id=user_id),
     ):
         rows: QuerySet[Any] = query if ids is None else query.filter(item_id__in=ids)
         found.update(rows.values_list("item_id", flat=True).distinct())
@@ -153,24 +164,31 @@ def compute(user_id: int) -> tuple[dict[str, RecommendationList], bool]:
     popular list less their own items, not personalised; a person without any history gets
     empty lists (everyone's popular lists are theirs). Also whether they have a history."""
     found = history(user_id)
+    # The person's arm where an experiment runs (its versions, or the popular lists).
+    current = serving.active(user_id)
+    arm = (current.experiment_id, current.arm)
     if not found.items:
-        empty = {kind: RecommendationList(kind, [], NON_PERSONAL, False) for kind in Kind.values}
+        empty = {
+            kind: RecommendationList(kind, [], NON_PERSONAL, False, *arm) for kind in Kind.values
+        }
         return empty, False
     per_kind = settings.RECOMMENDATIONS_PER_KIND
-    ranked = _ranked(found, per_kind)
-    label = serving.active().label
-    out = {kind: RecommendationList(kind, entries, label, True) for kind, entries in ranked.items()}
+    ranked = _ranked(found, per_kind, current)
+    out = {
+        kind: RecommendationList(kind, entries, current.label, True, *arm)
+        for kind, entries in ranked.items()
+    }
     own = found.owned
     # Deep enough that leaving out the person's items still fills most lists.
     deep = per_kind + min(len(own), POPULAR_SLACK)
     for kind in [kind for kind in Kind.values if not ranked.get(kind)]:
         entries = [e for e in popular(kind, deep).entries if e.item_id not in own][:per_kind]
-        out[kind] = RecommendationList(kind, entries, NON_PERSONAL, False)
+        out[kind] = RecommendationList(kind, entries, NON_PERSONAL, False, *arm)
     return out, True
 
 
-def _ranked(found: History, per_kind: int) -> dict[str, list[Entry]]:
-    ranker = serving.ranker()
+def _ranked(found: History, per_kind: int, current: serving.Active) -> dict[str, list[Entry]]:
+    ranker = serving.ranker(current)
     if ranker is None:
         return {}
     depth = CANDIDATES
@@ -191,6 +209,16 @@ def _ranked(found: History, per_kind: int) -> dict[str, list[Entry]]:
         if all(sizes.get(k, 0) <= len(lists[k]) + owned.get(k, 0) for k in short):
             return lists
         depth = CANDIDATES * DEEPER
+
+
+def ranked_deeper(user_id: int, per_kind: int) -> dict[str, list[Entry]]:
+    """The person's ranking of every kind `per_kind` deep, as compute ranks it (their arm's
+    versions where an experiment runs), uncached: for a filtered read that the cached list
+    cannot fill (recommender.controls)."""
+    found = history(user_id)
+    if not found.items:
+        return {}
+    return _ranked(found, per_kind, serving.active(user_id))
 
 
 def _kinds_of(item_ids: set[int]) -> dict[str, int]:

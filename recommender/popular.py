@@ -7,16 +7,17 @@ from django.db.models import Avg, Count, Q
 from entertainment import caching
 from entertainment.catalogue.models import Item
 
-from . import reasons
+from . import diversity, reasons
 from .entries import Entry, RecommendationList, plain
 
 POPULAR_TTL_S = 600
 NON_PERSONAL = "popular"
 
 
-def popular(kind: str, n: int) -> RecommendationList:
-    """The n most played and rated items of a kind, the same for everyone (cached briefly)."""
-    key = f"recs:popular:{kind}:{n}"
+def popular(kind: str, n: int, capped: bool = True) -> RecommendationList:
+    """The n most played and rated items of a kind, the same for everyone (cached briefly);
+    `capped`: at most two of one series or artist in ten (diversity.capped), else as ranked."""
+    key = f"recs:popular:{kind}:{n}" if capped else f"recs:popular-ranked:{kind}:{n}"
     cached = caching.get(key)
     if isinstance(cached, list):
         return RecommendationList(kind, [Entry(**e) for e in cached], NON_PERSONAL, False)
@@ -38,6 +39,8 @@ def popular(kind: str, n: int) -> RecommendationList:
         average = float(avg) if avg is not None else None
         entries.append(Entry(pk, round(score, 4), reasons.popular(kind, average)))
     entries.sort(key=lambda e: (-e.score, e.item_id))
+    if capped:
+        entries = diversity.capped(entries, diversity.groups(e.item_id for e in entries), limit=n)
     entries = entries[:n]
     caching.put(key, [plain(e) for e in entries], POPULAR_TTL_S)
     return RecommendationList(kind, entries, NON_PERSONAL, False)

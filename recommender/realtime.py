@@ -14,7 +14,7 @@ from typing import Any
 from entertainment import caching
 from entertainment.activity.models import Play
 
-from . import lists, personal, reasons, serving
+from . import controls, lists, personal, reasons, serving
 from .entries import Entry, plain
 
 log = logging.getLogger(__name__)
@@ -28,10 +28,15 @@ def up_next_key(user_id: int) -> str:
     return f"upnext:{user_id}"
 
 
-def next_items(item_ids: list[int], exclude: Collection[int], k: int = UP_NEXT) -> list[Entry]:
+def next_items(
+    item_ids: list[int],
+    exclude: Collection[int],
+    k: int = UP_NEXT,
+    current: serving.Active | None = None,
+) -> list[Entry]:
     """What tends to come after this sequence of items (oldest first), never one in it or in
-    `exclude`, with the reason."""
-    ranker = serving.ranker()
+    `exclude`, with the reason; by the active versions, or `current` (a person's arm)."""
+    ranker = serving.ranker(current)
     if ranker is None or not item_ids:
         return []
     ranked = ranker.recommend([str(i) for i in item_ids], k, exclude=[str(i) for i in exclude])
@@ -53,7 +58,9 @@ def up_next(user_id: int, k: int = UP_NEXT) -> list[Entry]:
     their latest plays, leaving out everything they have played, rated or reviewed."""
     key, stamp_key = up_next_key(user_id), lists.stamp_key(user_id)
     cached = caching.get_many([key, stamp_key])
-    stamp, active = lists.stamp(user_id, cached), serving.active().label
+    # The person's arm where an experiment runs: its key keeps the arms' lists apart.
+    serves = serving.active(user_id)
+    stamp, active = lists.stamp(user_id, cached), serves.key
     payload: Any = cached.get(key)
     if lists.current(payload, stamp, active) and payload.get("k", 0) >= k:
         return [Entry(**e) for e in payload["e"][:k]]
@@ -64,7 +71,8 @@ def up_next(user_id: int, k: int = UP_NEXT) -> list[Entry]:
     )[::-1]
     owned = personal.owned(user_id) if recent else set()
     try:
-        entries = next_items(recent, exclude=owned, k=k)
+        entries = next_items(recent, exclude=owned, k=k, current=serves)
+        entries = controls.arranged_for(user_id, entries)  # their list style, diversity
     except Exception:  # a broken model file must hide the panel, never fail the page
         log.exception("up-next failed for %s", user_id)
         return []

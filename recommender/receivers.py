@@ -17,8 +17,9 @@ from django.dispatch import receiver
 from entertainment import caching, queueing
 from entertainment.accounts.models import ErasureRequest, PrivacySettings
 from entertainment.accounts.signals import erased, erasing, privacy_changed
-from entertainment.activity.models import Play, Rating, Review
+from entertainment.activity.models import Dismissal, Play, Rating, Review
 from entertainment.activity.signals import (
+    dismissal_changed,
     events_ingested,
     history_changing,
     play_recorded,
@@ -47,6 +48,7 @@ def score_new_review(sender: Any, review_id: int, **kwargs: Any) -> None:
 @receiver(play_recorded)
 @receiver(rating_recorded)
 @receiver(review_recorded)
+@receiver(dismissal_changed)
 def follow_event(sender: Any, user_id: int, **kwargs: Any) -> None:
     # The person's lists (For you, up next) are stale now; their next read computes them.
     lists.touch([user_id])
@@ -88,6 +90,13 @@ def release_snapshots_on_withdrawn_consent(
 ) -> None:
     if any(name.startswith("train_on_") and not new for name, (_, new) in changes.items()):
         withdrawal.release_for_withdrawn_consent(user_id)
+
+
+@receiver(privacy_changed)
+def follow_list_style(sender: Any, user_id: int, changes: dict[str, Any], **kwargs: Any) -> None:
+    # Lists are cached in the person's style ("surprise me" or not): recomputed on next read.
+    if "list_style" in changes:
+        lists.touch([user_id])
 
 
 @receiver(privacy_changed)
@@ -143,7 +152,8 @@ def _this_transaction() -> _Withdrawn:
 @receiver(pre_delete, sender=Rating)
 @receiver(pre_delete, sender=Play)
 @receiver(pre_delete, sender=Review)
-def row_leaving(sender: Any, instance: Rating | Play | Review, **kwargs: Any) -> None:
+@receiver(pre_delete, sender=Dismissal)  # exported as negative feedback (snapshot.py)
+def row_leaving(sender: Any, instance: Rating | Play | Review | Dismissal, **kwargs: Any) -> None:
     """A rating, play or review is deleted (the API, the admin, an item deleted with its
     history, an erasure): the same effect as an erasure of that row. The erasure clock is
     taken now, before any row is deleted, in the order every erasure takes its locks."""
@@ -158,7 +168,8 @@ def row_leaving(sender: Any, instance: Rating | Play | Review, **kwargs: Any) ->
 @receiver(post_delete, sender=Rating)
 @receiver(post_delete, sender=Play)
 @receiver(post_delete, sender=Review)
-def row_left(sender: Any, instance: Rating | Play | Review, **kwargs: Any) -> None:
+@receiver(post_delete, sender=Dismissal)
+def row_left(sender: Any, instance: Rating | Play | Review | Dismissal, **kwargs: Any) -> None:
     # Every pre_delete of one deletion comes before its first post_delete: one batch.
     tracker = _this_transaction()
     if tracker.waiting:

@@ -29,15 +29,25 @@ def active_version(kind: str) -> ModelVersion | None:
     return ModelVersion.objects.active().filter(kind=kind).first()
 
 
-def passes_policy(candidate: ModelVersion, current: ModelVersion | None) -> bool:
+def passes_policy(
+    candidate: ModelVersion, current: ModelVersion | None, online: bool | None = None
+) -> bool:
     """A candidate replaces the active version unless its main metric is worse.
 
     `MODEL_ACTIVATION_TOLERANCE` (a fraction) allows a small drop; a version trained because
     someone erased their data must replace the old one whatever its metric, since the old one
     still holds that person's data.
+
+    `online`: the verdict of an online experiment on the candidate (recommender.experiments:
+    True when its arm won on click-through per person, significantly, with at least
+    EXPERIMENT_MIN_PEOPLE people in each arm). Where there is one it decides instead of the
+    offline metric: live traffic measures what the offline split only estimates. A version
+    just trained has none yet, so training activates by the offline metric.
     """
     if current is None or current.needs_retrain_since is not None:
         return True
+    if online is not None:
+        return online
     if candidate.main_metric_value is None or current.main_metric_value is None:
         return candidate.main_metric_value is not None
     floor = current.main_metric_value * (1.0 - settings.MODEL_ACTIVATION_TOLERANCE)

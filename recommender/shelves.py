@@ -18,10 +18,10 @@ from django.contrib.sessions.backends.base import SessionBase
 from django.db.models import Count, Exists, OuterRef, Q
 
 from entertainment.accounts.models import ReviewVisibility, User
-from entertainment.activity.models import Play, Rating, Review, Sentiment
+from entertainment.activity.models import Dismissal, Play, Rating, Review, Sentiment
 from entertainment.catalogue.models import Item, Kind
 
-from . import lists, realtime, similarity
+from . import controls, diversity, impressions, lists, realtime, similarity
 from .lists import Entry
 
 log = logging.getLogger(__name__)
@@ -53,6 +53,8 @@ class Shelf:
     slug: str
     label: str
     cards: list[Card]
+    # The list its cards' links name (`?via=`), so a click through is counted for it.
+    via: str = ""
 
 
 @dataclass(frozen=True)
@@ -89,21 +91,37 @@ def _items(ids: Iterable[int], person: User | None) -> tuple[dict[int, Item], se
         played=Exists(Play.objects.filter(user=person, item=OuterRef("pk"))),
         rated=Exists(Rating.objects.filter(user=person, item=OuterRef("pk"))),
         reviewed=Exists(Review.objects.filter(user=person, item=OuterRef("pk"))),
+        dismissed=Exists(Dismissal.objects.filter(user=person, item=OuterRef("pk"))),
     ).in_bulk()
-    done = {pk for pk, item in found.items() if item.played or item.rated or item.reviewed}
+    done = {
+        pk
+        for pk, item in found.items()
+        if item.played or item.rated or item.reviewed or item.dismissed
+    }
     return dict(found.items()), done
 
 
 def _cards(
-    entries: Sequence[Entry], items: dict[int, Item], kind: str, skip: set[int]
+    entries: Sequence[Entry],
+    items: dict[int, Item],
+    kind: str,
+    skip: set[int],
+    groups: dict[int, frozenset[str]] | None = None,
 ) -> list[Card]:
-    """The first row's worth of entries whose items exist, are of `kind` and not in `skip`."""
+    """The first row's worth of entries whose items exist, are of `kind` and not in `skip`,
+    at most diversity.PER_GROUP of one series or artist (a row is shorter than its window)."""
     cards: list[Card] = []
     seen = set(skip)
+    per_group: dict[str, int] = {}
     for entry in entries:
         item = items.get(entry.item_id)
         if item is None or item.kind != kind or item.pk in seen:
             continue
+        mine = (groups or {}).get(item.pk, frozenset())
+        if any(per_group.get(g, 0) >= diversity.PER_GROUP for g in mine):
+            continue
+        for g in mine:
+            per_group[g] = per_group.get(g, 0) + 1
         seen.add(item.pk)
         cards.append(Card(item, entry.reason))
         if len(cards) == ROW_LENGTH:
@@ -112,22 +130,28 @@ def _cards(
 
 
 def _shelves(
-    wanted: list[tuple[str, str, str, list[Entry]]], person: User | None, skip: set[int]
+    wanted: list[tuple[str, str, str, list[Entry]]],
+    person: User | None,
+    skip: set[int],
+    groups: dict[int, frozenset[str]] | None = None,
 ) -> list[Shelf]:
-    """(slug, label, kind, entries) → shelves with cards, the empty ones left out."""
+    """(slug, label, kind, entries) → shelves with cards, the empty ones left out; each row
+    with at most diversity.PER_GROUP of one series or artist where `groups` are given (the
+    "For you" rows are prefixes of lists capped already)."""
     items, done = _items((e.item_id for *_, entries in wanted for e in entries), person)
     shelves = [
-        Shelf(slug, label, _cards(entries, items, kind, skip | done))
+        Shelf(slug, label, _cards(entries, items, kind, skip | done, groups))
         for slug, label, kind, entries in wanted
     ]
     return [shelf for shelf in shelves if shelf.cards]
 
 
-def for_you(user: Any) -> ForYou:
-    """The home page's rows, one per kind, each from the person's own list where there is one."""
+def for_you(user: Any, narrow: controls.Wanted = controls.NOTHING) -> ForYou:
+    """The home page's rows, one per kind, each from the person's own list where there is one
+    (through the filters `narrow`)."""
     person = signed_in(user)
     n = ROW_LENGTH * OVERFETCH
-    found = lists.for_kinds(person or user, list(Kind.values), n)
+    found = lists.for_kinds(person or user, list(Kind.values), n, wanted=narrow)
     if person is not None and not person.privacy.personalised:
         audience = Audience.OFF
     elif any(found_list.personalised for found_list in found.values()):
@@ -138,7 +162,9 @@ def for_you(user: Any) -> ForYou:
         (f"for-you-{kind}", ROW_LABELS[Kind(kind)], kind, found_list.entries)
         for kind, found_list in found.items()
     ]
-    return ForYou(audience, _shelves(wanted, person, skip=set()))
+    sources = {f"for-you-{kind}": impressions.of_list(f) for kind, f in found.items()}
+    shown = impressions.shown_shelves(person, _shelves(wanted, person, skip=set()), sources)
+    return ForYou(audience, shown)
 
 
 def _guarded(source: Callable[[], list[Entry]], what: str) -> list[Entry]:
@@ -192,19 +218,19 @@ def item_panels(item: Item, user: Any, session: SessionBase) -> ItemPanels:
     played, rated or reviewed; a panel with nothing to show is left out."""
     person = signed_in(user)
     n = ROW_LENGTH * OVERFETCH
-    wanted = [
-        ("up-next", "Up next", item.kind, _guarded(lambda: up_next(person, session), "up next")),
-        (
-            "looks-similar",
-            "Looks similar",
-            item.kind,
-            _guarded(lambda: similarity.looks_like(item.pk, n), "looks similar"),
-        ),
-        (
-            "fans-also-played",
-            "Fans also played",
-            item.kind,
-            _guarded(lambda: similarity.co_played(item.pk, n), "fans also played"),
-        ),
+    nexts = _guarded(lambda: up_next(person, session), "up next")
+    related = [
+        _guarded(lambda: similarity.looks_like(item.pk, n), "looks similar"),
+        _guarded(lambda: similarity.co_played(item.pk, n), "fans also played"),
     ]
-    return ItemPanels(_shelves(wanted, person, skip={item.pk}), sentiment_summary(item))
+    # The shared panels in the person's list style, without their "not for me" (controls.py).
+    (similar, fans), groups = controls.shared_lists(user, related, item.kind, also=nexts)
+    wanted = [
+        ("up-next", "Up next", item.kind, nexts),
+        ("looks-similar", "Looks similar", item.kind, similar),
+        ("fans-also-played", "Fans also played", item.kind, fans),
+    ]
+    shelves = _shelves(wanted, person, skip={item.pk}, groups=groups)
+    sources = impressions.item_sources(item.kind, person, shelves)
+    shown = impressions.shown_shelves(person, shelves, sources)
+    return ItemPanels(shown, sentiment_summary(item))

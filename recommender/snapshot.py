@@ -20,7 +20,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from entertainment.accounts.models import PrivacySettings, User
-from entertainment.activity.models import Play, Rating, Review
+from entertainment.activity.models import Dismissal, Play, Rating, Review
 from entertainment.catalogue.models import Item
 from ml.artefacts import hash_files
 
@@ -29,6 +29,12 @@ from .models import Snapshot, SnapshotMember, TrainingRun
 
 INTERACTIONS = "interactions.csv"
 REVIEWS = "reviews.csv"
+# "Not for me" marks as negative feedback: reviews.csv's columns, no text, the lowest stars
+# (ml.hybrid.feedback_weights reads that as -2, its most negative review), from people who let
+# their ratings train the models (a dismissal is a rating-like signal). Kept out of reviews.csv
+# so the sentiment model never reads them as texts.
+DISMISSALS = "dismissals.csv"
+DISMISSED_STARS = "0.5"
 ARTWORK_DIR = "artwork"
 ARTWORK_LABELS = "artwork_labels.csv"
 # Stored file names and sizes: a replaced image changes the hash though its label row does not.
@@ -177,11 +183,25 @@ def _write(directory: Path) -> tuple[set[int], dict[str, int]]:
                 for u, i, text, r in reviews.iterator(chunk_size=2000)
             ),
         )
+        dismissals = (
+            Dismissal.objects.filter(user_id__in=consenting("ratings"))
+            .order_by("user_id", "created_at", "pk")
+            .values_list("user_id", "item_id")
+        )
+        n_dismissals, dismissal_people = _write_csv(
+            directory / DISMISSALS,
+            ["user", "item", "text", "rating"],
+            (
+                [str(u), str(i), "", DISMISSED_STARS]
+                for u, i in dismissals.iterator(chunk_size=5000)
+            ),
+        )
         n_artwork = _export_artwork(directory / ARTWORK_DIR)
-    people = {int(p) for p in interaction_people | review_people}
+    people = {int(p) for p in interaction_people | review_people | dismissal_people}
     counts = {
         "interactions": n_interactions,
         "reviews": n_reviews,
+        "dismissals": n_dismissals,
         "artwork": n_artwork,
         "people": len(people),
     }
@@ -197,7 +217,10 @@ def _register(
 ) -> Snapshot | None:
     """Record the snapshot's members and hash, unless someone in it erased meanwhile."""
     data_hash = hash_files(
-        [directory / name for name in (INTERACTIONS, REVIEWS, ARTWORK_LABELS, ARTWORK_MANIFEST)]
+        [
+            directory / name
+            for name in (INTERACTIONS, REVIEWS, DISMISSALS, ARTWORK_LABELS, ARTWORK_MANIFEST)
+        ]
     )
     with transaction.atomic():
         now = withdrawal.hold_clock()
@@ -267,7 +290,12 @@ def kind_hash(snapshot: Snapshot, kind: str) -> str:
     """The hash of just the files one model kind trains on, to skip retraining on no change."""
     directory = Path(snapshot.path)
     files = {
-        "sequence": [directory / INTERACTIONS, directory / REVIEWS],
+        # A snapshot from before dismissals were exported has no such file.
+        "sequence": [
+            directory / name
+            for name in (INTERACTIONS, REVIEWS, DISMISSALS)
+            if name != DISMISSALS or (directory / name).exists()
+        ],
         "sentiment": [directory / REVIEWS],
         "artwork": [directory / ARTWORK_LABELS, directory / ARTWORK_MANIFEST],
     }[kind]

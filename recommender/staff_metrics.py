@@ -72,10 +72,27 @@ def api_metrics(metrics: dict[str, Any]) -> dict[str, float | int]:
     return {name: value for name, value in shown_metrics(metrics).items() if value is not None}
 
 
+# The artwork trainer's F1s judge its genre head at a fixed 0.5 threshold (ml/artwork.py). On
+# a small catalogue with many rare genres the head's probabilities stay below 0.5, it names no
+# genre, and both F1s are exactly 0 while the embedding that serves ("Looks similar", cold
+# items) is fine (neighbour accuracy 0.88): a bare "0.0000" reads as a broken model.
+_THRESHOLD_F1 = frozenset({"micro_f1", "macro_f1"})
+
+
 def metrics_text(metrics: dict[str, Any]) -> list[tuple[str, str]]:
-    """For pages: (name, text) pairs, a hidden count written "< k"."""
+    """For pages: (name, text) pairs, a hidden count written "< k". A measure with a chance
+    level (`chance_<name>`) shows it beside its value instead of on a row of its own; an F1 of
+    the artwork's genre head that is 0 says why."""
     rows = []
-    for name, value in shown_metrics(metrics).items():
+    shown = shown_metrics(metrics)
+    for name, value in shown.items():
+        chance = shown.get(f"chance_{name}")
+        if name.startswith("chance_") and name.removeprefix("chance_") in shown:
+            continue
+        if name in _THRESHOLD_F1 and value == 0:
+            text = "0 (no genre right at the head's 0.5 threshold; the embedding serves)"
+            rows.append((name, f"{text}, chance {chance:.4f}" if chance is not None else text))
+            continue
         if value is None:
             text = f"< {settings.PRIVACY_MIN_GROUP_SIZE}"
         elif name in PEOPLE_COUNTS:
@@ -84,5 +101,7 @@ def metrics_text(metrics: dict[str, Any]) -> list[tuple[str, str]]:
             text = f"{value:.4f}"
         else:
             text = str(value)
+        if chance is not None:
+            text = f"{text} (chance {chance:.4f})"
         rows.append((name, text))
     return rows

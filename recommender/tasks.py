@@ -97,3 +97,11 @@ def retrain_after_erasure() -> list[int]:
     snapshot.sweep()
     withdrawal.prune_events()
     return runs
+
+
+@shared_task(name="recommender.aggregate_online_metrics", autoretry_for=TRANSIENT, max_retries=3)
+def aggregate_online_metrics() -> int:
+    """Count the recent days' impressions and outcomes into ListMetricDay (idempotent)."""
+    from .online_metrics import aggregate_recent
+
+    return aggregate_recent()

@@ -15,7 +15,7 @@ import numpy as np
 
 from ml.progress import Progress
 
-from .snapshot import ARTWORK_DIR, ARTWORK_LABELS, INTERACTIONS, REVIEWS
+from .snapshot import ARTWORK_DIR, ARTWORK_LABELS, DISMISSALS, INTERACTIONS, REVIEWS
 
 
 class NotEnoughData(Exception):
@@ -74,6 +74,10 @@ def train_sequence(snapshot: Path, out_dir: Path, seed: int, progress: Progress)
     try:
         interactions = read_interactions(snapshot / INTERACTIONS)
         reviews = read_reviews(snapshot / REVIEWS)
+        # "Not for me" marks: negative feedback as the most negative review, after the
+        # person's reviews (so they win for the same item); older snapshots have none.
+        if (snapshot / DISMISSALS).exists():
+            reviews += read_reviews(snapshot / DISMISSALS)
     except DataError as exc:
         raise NotEnoughData(str(exc)) from None
     people = {row.user for row in interactions}

@@ -18,8 +18,8 @@ from django.views.decorators.http import require_GET, require_POST
 
 from entertainment.accounts.models import User
 
-from . import dashboard, staff_actions
-from .models import ModelKind, ModelVersion
+from . import dashboard, experiments, staff_actions
+from .models import Experiment, ModelKind, ModelVersion
 
 View = Callable[..., HttpResponse]
 
@@ -56,6 +56,7 @@ def _page(request: HttpRequest, status: int = 200) -> HttpResponse:
         "training_counts": dashboard.training_data_counts(),
         "recommendation_counts": dashboard.people_warmed(),
         "min_group": settings.PRIVACY_MIN_GROUP_SIZE,
+        **_experiments_context(request),
     }
     return render(request, "recommender/dashboard.html", context, status=status)
 
@@ -131,4 +132,88 @@ def roll_back(request: HttpRequest, kind: str) -> HttpResponse:
         lambda: staff_actions.roll_back(kind),
         "Rolled back: {version} is active again; recommendations are being refreshed.",
     )
+    return redirect("staff:dashboard")
+
+
+# --- Online experiments (templates/recommender/_experiments.html) ----------------------------
+
+
+class ExperimentForm(forms.Form):
+    name = forms.CharField(max_length=100)
+    kind = forms.ChoiceField(choices=ModelKind.choices, initial=ModelKind.SEQUENCE)
+    version_a = forms.ModelChoiceField(queryset=ModelVersion.objects.all(), label="Arm A")
+    # Empty: arm B sees the popular lists.
+    version_b = forms.ModelChoiceField(
+        queryset=ModelVersion.objects.all(), required=False, label="Arm B"
+    )
+    share = forms.FloatField(label="Share in arm B", initial=0.5)
+
+
+def _experiments_context(request: HttpRequest) -> dict[str, Any]:
+    return {
+        "experiments": experiments.rows(),
+        "experiment_versions": experiments.version_choices(),
+        "experiment_min_people": settings.EXPERIMENT_MIN_PEOPLE,
+    }
+
+
+@require_POST
+@staff_required
+def experiment_start(request: HttpRequest) -> HttpResponse:
+    form = ExperimentForm(request.POST)
+    if not form.is_valid():
+        for field_name, errors in form.errors.items():
+            for error in errors:
+                messages.error(request, f"{form.fields[field_name].label or field_name}: {error}")
+        return _page(request, status=400)
+    data = form.cleaned_data
+    try:
+        experiment = experiments.start(
+            data["name"],
+            data["kind"],
+            data["version_a"],
+            data["version_b"],
+            data["share"],
+            _staff_user(request),
+        )
+    except experiments.Refused as exc:
+        for refusals in exc.errors.values():
+            for refusal in refusals:
+                messages.error(request, refusal)
+        return _page(request, status=400)
+    b = experiment.version_b.label if experiment.version_b else "the popular lists"
+    messages.success(
+        request,
+        f"Started experiment “{experiment.name}”: {experiment.version_a.label} against {b}, "
+        f"{experiment.share:.0%} of people in arm B.",
+    )
+    return redirect("staff:dashboard")
+
+
+@require_POST
+@staff_required
+def experiment_stop(request: HttpRequest, pk: int) -> HttpResponse:
+    experiment = get_object_or_404(Experiment, pk=pk)
+    try:
+        experiment = experiments.stop(experiment)
+    except experiments.Refused as exc:
+        messages.error(request, str(exc))
+    else:
+        verdict = f"arm {experiment.winner.upper()} won" if experiment.winner else "no winner"
+        messages.success(request, f"Stopped experiment “{experiment.name}”: {verdict}.")
+    return redirect("staff:dashboard")
+
+
+@require_POST
+@staff_required
+def experiment_activate(request: HttpRequest, pk: int) -> HttpResponse:
+    experiment = get_object_or_404(Experiment, pk=pk)
+    try:
+        version = experiments.activate_winner(experiment)
+    except (experiments.Refused, staff_actions.ActivationRefused) as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(
+            request, f"{version.label} is now active; recommendations are being refreshed."
+        )
     return redirect("staff:dashboard")

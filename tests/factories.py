@@ -8,7 +8,7 @@ import factory
 from django.utils import timezone
 
 from entertainment.accounts.models import User
-from entertainment.activity.models import Play, Rating, Review
+from entertainment.activity.models import Click, Impression, Play, Rating, Review
 from entertainment.catalogue.models import Creator, Genre, Item, Kind
 
 
@@ -87,3 +87,27 @@ class ReviewFactory(factory.django.DjangoModelFactory[Review]):
     item = factory.SubFactory(ItemFactory)
     text = "A wonderful, moving piece."
     rating = Decimal("4.5")
+
+
+class ImpressionFactory(factory.django.DjangoModelFactory[Impression]):
+    """An item shown to a person in a list (as a flush of the impression buffer writes it)."""
+
+    class Meta:
+        model = Impression
+
+    user = factory.SubFactory(UserFactory)
+    item = factory.SubFactory(ItemFactory)
+    list = "for_you"
+    kind = factory.LazyAttribute(lambda i: i.item.kind)
+    model_version = "sequence-v1"
+    rank = 1
+    created_at = factory.LazyFunction(timezone.now)
+
+
+class ClickFactory(factory.django.DjangoModelFactory[Click]):
+    class Meta:
+        model = Click
+
+    user = factory.SubFactory(UserFactory)
+    item = factory.SubFactory(ItemFactory)
+    list = "for_you"

@@ -15,10 +15,11 @@ from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
-from entertainment.activity.models import Play, Rating, Review
+from entertainment.activity import impressions
+from entertainment.activity.models import Click, Dismissal, Impression, Play, Rating, Review
 
 from . import sessions
-from .models import DataExport, ErasureRequest, User
+from .models import DataExport, ErasureRequest, PrivacySettings, User
 from .signals import erased, erasing
 
 log = logging.getLogger(__name__)
@@ -28,8 +29,12 @@ THROTTLE_SCOPES = ("user", "bulk")
 
 
 def _delete_history(user: User, item_ids: list[int] | None) -> int:
+    # The privacy row first, locked until commit: a batch of impressions being written for
+    # the person finishes before (and its rows are deleted here) or waits and then sees the
+    # erasure (activity.impressions drops what was shown before it).
+    PrivacySettings.objects.select_for_update().filter(user=user).exists()
     deleted = 0
-    for model in (Rating, Play, Review):
+    for model in (Rating, Play, Review, Impression, Click, Dismissal):
         rows = model.objects.filter(user=user)
         if item_ids is not None:
             rows = rows.filter(item_id__in=item_ids)
@@ -53,6 +58,7 @@ def _remove_files(names: list[str]) -> None:
 
 def _after(user_id: int, export_files: list[str]) -> None:
     _remove_files(export_files)
+    impressions.forget_consent(user_id)
     try:
         cache.delete_many([f"throttle_{scope}_{user_id}" for scope in THROTTLE_SCOPES])
     except Exception:  # the counters expire within the throttle's window anyway

@@ -26,7 +26,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.utils import timezone
 
 from entertainment import queueing
-from entertainment.activity.models import Play, Rating, Review
+from entertainment.activity.models import Click, Dismissal, Impression, Play, Rating, Review
 
 from .models import DataExport, ExportStorage, User
 
@@ -34,7 +34,16 @@ Rows = list[dict[str, Any]]
 Section = Callable[[User], Rows]
 SECTIONS: dict[str, Section] = {}
 # Sections that are tables of history: also written as CSV for spreadsheets.
-CSV_SECTIONS = {"ratings", "plays", "reviews", "setting_changes", "recommendations"}
+CSV_SECTIONS = {
+    "ratings",
+    "plays",
+    "reviews",
+    "setting_changes",
+    "recommendations",
+    "impressions",
+    "clicks",
+    "dismissals",
+}
 
 
 def _rows(values: Iterable[Mapping[str, Any]]) -> Rows:
@@ -69,6 +78,8 @@ def _settings(user: User) -> Rows:
             "train_on_ratings": p.train_on_ratings,
             "train_on_reviews": p.train_on_reviews,
             "review_visibility": p.review_visibility,
+            "measure_recommendations": p.measure_recommendations,
+            "list_style": p.list_style,
             "updated_at": p.updated_at,
         }
     ]
@@ -136,6 +147,45 @@ def _reviews(user: User) -> Rows:
     )
 
 
+def _impressions(user: User) -> Rows:
+    return _rows(
+        Impression.objects.filter(user=user)
+        .order_by("created_at", "pk")
+        .values(
+            "item_id",
+            "item__title",
+            "item__kind",
+            "list",
+            "rank",
+            "model_version",
+            "experiment_id",
+            "arm",
+            "client_event_id",
+            "created_at",
+            "clicked_at",
+            "played_at",
+            "rated_at",
+            "reviewed_at",
+        )
+    )
+
+
+def _clicks(user: User) -> Rows:
+    return _rows(
+        Click.objects.filter(user=user)
+        .order_by("created_at", "pk")
+        .values("item_id", "item__title", "item__kind", "list", "client_event_id", "created_at")
+    )
+
+
+def _dismissals(user: User) -> Rows:
+    return _rows(
+        Dismissal.objects.filter(user=user)
+        .order_by("created_at", "pk")
+        .values("item_id", "item__title", "item__kind", "client_event_id", "created_at")
+    )
+
+
 def _erasures(user: User) -> Rows:
     return _rows(
         user.erasures.order_by("requested_at").values(
@@ -151,6 +201,9 @@ for _name, _section in {
     "ratings": _ratings,
     "plays": _plays,
     "reviews": _reviews,
+    "impressions": _impressions,
+    "clicks": _clicks,
+    "dismissals": _dismissals,
     "erasures": _erasures,
 }.items():
     register(_name, _section)

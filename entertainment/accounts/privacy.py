@@ -7,6 +7,8 @@ from typing import Any
 
 from django.db import transaction
 
+from entertainment.activity import impressions
+
 from .models import PrivacySettings, SettingChange, User
 from .signals import privacy_changed
 
@@ -17,7 +19,11 @@ SETTINGS = (
     "train_on_ratings",
     "train_on_reviews",
     "review_visibility",
+    "measure_recommendations",
+    "list_style",
 )
+# Settings that decide whether what a person is shown may be recorded.
+MEASUREMENT = ("measure_recommendations", "history_paused")
 
 
 def _shown(value: Any) -> str:
@@ -49,6 +55,12 @@ def change_settings(user: User, **new: Any) -> dict[str, tuple[Any, Any]]:
         SettingChange(user=user, setting=name, old_value=_shown(old), new_value=_shown(value))
         for name, (old, value) in changes.items()
     )
+    if changes.get("measure_recommendations", (None, True))[1] is False:
+        # Off: what was measured of the person goes at once (the privacy row stays locked
+        # until commit, so a batch of impressions being written waits, then sees it off).
+        impressions.delete_measurements(user.pk)
+    if set(changes) & set(MEASUREMENT):
+        transaction.on_commit(partial(impressions.forget_consent, user.pk))
     transaction.on_commit(
         partial(privacy_changed.send, sender=PrivacySettings, user_id=user.pk, changes=changes)
     )

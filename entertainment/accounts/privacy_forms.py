@@ -9,7 +9,7 @@ from django.db.models import QuerySet
 
 from entertainment.catalogue.models import Item
 
-from .models import PrivacySettings, ReviewVisibility, User
+from .models import ListStyle, PrivacySettings, ReviewVisibility, User
 from .privacy import SETTINGS
 
 # One plain sentence per control, shown beside it (and reused by the API's schema).
@@ -30,6 +30,16 @@ EXPLANATIONS = {
         "Who sees your reviews on item pages: everyone with your name, everyone without it, "
         "or only you."
     ),
+    "measure_recommendations": (
+        "On: which suggestions you were shown, and whether you opened, played, rated or "
+        "reviewed them within a week, are kept for 30 days and counted, with everyone's, to "
+        "tell whether our suggestions work. Off: nothing is recorded and what was is deleted "
+        "at once."
+    ),
+    "list_style": (
+        "More of what I like: suggestions close to what you enjoy. Surprise me: more items "
+        "off your beaten track."
+    ),
 }
 
 LABELS = {
@@ -39,7 +49,12 @@ LABELS = {
     "train_on_ratings": "Learn from my ratings",
     "train_on_reviews": "Learn from my reviews",
     "review_visibility": "Who sees my reviews",
+    "measure_recommendations": "Use what I'm shown to measure recommendations",
+    "list_style": "My suggestions",
 }
+
+# How each choice setting's stored value is shown.
+CHOICES = {"review_visibility": ReviewVisibility, "list_style": ListStyle}
 
 
 def _switch(name: str) -> forms.BooleanField:
@@ -58,6 +73,13 @@ class PrivacySettingsForm(forms.Form):
         choices=ReviewVisibility.choices,
         widget=forms.RadioSelect,
     )
+    measure_recommendations = _switch("measure_recommendations")
+    list_style = forms.ChoiceField(
+        label=LABELS["list_style"],
+        help_text=EXPLANATIONS["list_style"],
+        choices=ListStyle.choices,
+        widget=forms.RadioSelect,
+    )
 
     @classmethod
     def for_settings(cls, privacy: PrivacySettings, data: Any = None) -> PrivacySettingsForm:
@@ -68,10 +90,8 @@ def describe(changes: dict[str, tuple[Any, Any]]) -> str:
     """ "Pause my history: on; Who sees my reviews: Private" for a success message."""
     parts = []
     for name, (_, new) in changes.items():
-        if isinstance(new, bool):
-            shown = "on" if new else "off"
-        else:
-            shown = str(ReviewVisibility(new).label)
+        on_off = "on" if new else "off"
+        shown = on_off if isinstance(new, bool) else str(CHOICES[name](new).label)
         parts.append(f"{LABELS[name]}: {shown}")
     return "; ".join(parts)
 

@@ -22,9 +22,10 @@ from entertainment.activity.models import Play, Rating, Review
 from . import own_data, sessions
 from .erasure import erase_account, erase_history
 from .export import request_export
-from .models import DataExport, ReviewVisibility, SettingChange, User
+from .models import DataExport, SettingChange, User
 from .privacy import change_settings
 from .privacy_forms import (
+    CHOICES,
     LABELS,
     ChosenItemsForm,
     ConfirmAccountErasureForm,
@@ -44,8 +45,9 @@ def _person(request: HttpRequest) -> User:
 
 
 def _shown_value(setting: str, value: str) -> str:
-    if setting == "review_visibility" and value in ReviewVisibility.values:
-        return str(ReviewVisibility(value).label)
+    choices = CHOICES.get(setting)
+    if choices is not None and value in choices.values:
+        return str(choices(value).label)
     return value
 
 

@@ -26,7 +26,7 @@ from drf_spectacular.utils import (
     extend_schema_field,
     extend_schema_view,
 )
-from rest_framework import serializers, status, viewsets
+from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -39,12 +39,23 @@ from entertainment.strict_fields import WholeNumberFormField
 from entertainment.throttling import BulkIngestThrottle
 
 from .ingest import IngestRejected, ingest
-from .models import Play, Rating, Review
+from .models import Dismissal, Play, Rating, Review
 from .parsers import JSONLinesParser, NDJSONParser, ParsedLines
-from .recording import Recorded, record_play, record_rating, record_review, update_play
+from .recording import (
+    Recorded,
+    record_dismissal,
+    record_play,
+    record_rating,
+    record_review,
+    undo_dismissal,
+    update_play,
+)
 from .serializers import (
     MAX_DB_ID,
     NOT_RECORDED_BODY,
+    ClickEventSerializer,
+    DismissalSerializer,
+    ImpressionEventSerializer,
     IngestRejectedSerializer,
     IngestResultSerializer,
     NotRecordedSerializer,
@@ -278,6 +289,75 @@ class ReviewViewSet(OwnActivityViewSet):
         )
 
 
+@extend_schema_view(
+    list=extend_schema(
+        summary='Your "not for me" items',
+        responses={200: DismissalSerializer(many=True), **error_responses(400, 401)},
+    ),
+    retrieve=extend_schema(
+        summary='Whether you marked an item "not for me"',
+        responses={200: DismissalSerializer, **error_responses(401, 404)},
+    ),
+    create=extend_schema(
+        summary='Mark an item "not for me"',
+        description=(
+            "The item leaves every list of yours at once and counts against items like it. "
+            "Stored even while your history is paused: it is a control, not history. A second "
+            "mark of the same item answers 200 with the first."
+        ),
+        responses={
+            201: OpenApiResponse(DismissalSerializer, description="Stored as a new row."),
+            200: OpenApiResponse(
+                DismissalSerializer, description="Already marked: the stored row, unchanged."
+            ),
+            **error_responses(400, 401, 403),
+        },
+    ),
+    destroy=extend_schema(
+        summary='Take a "not for me" back (by item id)',
+        responses={204: None, **error_responses(401, 403, 404)},
+    ),
+)
+class DismissalViewSet(
+    mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet[Dismissal]
+):
+    """The caller's "not for me" marks, addressed by item id."""
+
+    serializer_class = DismissalSerializer
+    permission_classes = [IsAuthenticated]
+    filterset_class = ActivityFilter
+    ordering_fields = ["created_at"]
+    lookup_field = "item_id"
+    lookup_url_kwarg = "item"
+    lookup_value_regex = "[0-9]+"
+    http_method_names = ["get", "post", "delete", "head", "options"]
+
+    def get_queryset(self) -> models.QuerySet[Dismissal]:
+        if getattr(self, "swagger_fake_view", False):  # schema generation has no person
+            return Dismissal.objects.none()
+        return Dismissal.objects.filter(user=self.person).select_related("item")
+
+    @property
+    def person(self) -> User:
+        assert isinstance(self.request.user, User)
+        return self.request.user
+
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        outcome = _with_one_retry(
+            lambda: record_dismissal(self.person, data["item"], data.get("client_event_id"))
+        )
+        body = DismissalSerializer(outcome.row, context=self.get_serializer_context()).data
+        return Response(body, status=status.HTTP_201_CREATED if outcome.created else 200)
+
+    def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        if not undo_dismissal(self.person, self.get_object().item_id):
+            return Response({"detail": "No such item marked."}, status=status.HTTP_404_NOT_FOUND)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
 _EVENT_EXAMPLES = [
     {"type": "rating", "client_event_id": "r-1", "item": 12, "value": "4.5"},
     {
@@ -289,6 +369,8 @@ _EVENT_EXAMPLES = [
         "completed": True,
     },
     {"type": "review", "client_event_id": "v-1", "item": 12, "text": "Gripping.", "rating": "4.5"},
+    {"type": "impression", "client_event_id": "i-1", "item": 12, "list": "api", "rank": 1},
+    {"type": "click", "client_event_id": "c-1", "item": 12, "list": "api"},
 ]
 
 
@@ -302,7 +384,10 @@ class BulkIngestView(APIView):
     ]
 
     @extend_schema(
-        summary="Send up to BULK_INGEST_MAX_EVENTS rating, play and review events at once",
+        summary=(
+            "Send up to BULK_INGEST_MAX_EVENTS rating, play, review, impression and click "
+            "events at once"
+        ),
         description=(
             "A JSON array of events, or JSON Lines (`application/jsonl` or "
             "`application/x-ndjson`, one event per line). The batch is validated as a whole: "
@@ -310,7 +395,9 @@ class BulkIngestView(APIView):
             "event by index (and line, for JSON Lines). Otherwise all are stored in one "
             "transaction. An event repeating a client_event_id already stored, or earlier in "
             "the batch, is ignored and counted in `duplicates`; events of people whose history "
-            "is paused are not stored and are counted in `skipped_paused`. Events are the "
+            "is paused are not stored and are counted in `skipped_paused`; impressions and "
+            "clicks of people who switched measurement off, in `skipped_not_measured`. "
+            "Events are the "
             "caller's own unless the caller holds `activity.ingest_for_others` and names a "
             "`user`."
         ),
@@ -321,6 +408,8 @@ class BulkIngestView(APIView):
                     "rating": RatingEventSerializer,
                     "play": PlayEventSerializer,
                     "review": ReviewEventSerializer,
+                    "impression": ImpressionEventSerializer,
+                    "click": ClickEventSerializer,
                 },
                 resource_type_field_name="type",
                 many=True,

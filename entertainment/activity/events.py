@@ -17,10 +17,10 @@ from typing import Any
 
 from django.utils.dateparse import parse_datetime
 
-from .models import MAX_STARS, MIN_STARS
+from .models import MAX_STARS, MIN_STARS, ListName
 from .serializers import MAX_DB_ID, MAX_POSITIVE_INT
 
-EVENT_TYPES = ("rating", "play", "review")
+EVENT_TYPES = ("rating", "play", "review", "impression", "click")
 _UNSAFE_TEXT = re.compile("[\x00\ud800-\udfff]")
 _REQUIRED = object()
 
@@ -92,6 +92,19 @@ def _moment(value: Any) -> datetime | None:
         ) from None
 
 
+def _list_name(value: Any, *, blank: bool = False) -> str:
+    if not isinstance(value, str):
+        raise Invalid("Not a valid string.")
+    if blank and value == "":
+        return value
+    if value not in ListName.values:
+        raise Invalid(f'"{value}" is not a valid choice.')
+    return value
+
+
+MAX_RANK = 32767  # what the rank column holds
+
+
 def _flag(value: Any) -> bool:
     if not isinstance(value, bool):
         raise Invalid("Must be true or false.")
@@ -118,6 +131,16 @@ SHAPES: dict[str, dict[str, FieldCheck]] = {
         **_COMMON,
         "text": (lambda value: _string(value, 10_000), _REQUIRED),
         "rating": (_optional_stars, None),
+    },
+    "impression": {
+        **_COMMON,
+        "list": (_list_name, _REQUIRED),
+        "rank": (_whole_number(1, MAX_RANK), _REQUIRED),
+        "model_version": (lambda value: _string(value, 40, blank=True), ""),
+    },
+    "click": {
+        **_COMMON,
+        "list": (lambda value: _list_name(value, blank=True), ""),
     },
 }
 # Fields whose null means "not given" (the rest refuse null).

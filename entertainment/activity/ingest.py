@@ -1,4 +1,4 @@
-"""Bulk ingestion: up to BULK_INGEST_MAX_EVENTS rating, play and review events in one request.
+"""Bulk ingestion: up to BULK_INGEST_MAX_EVENTS rating, play, review, impression and click events.
 
 The batch is validated as a whole: one invalid event and nothing is stored. A valid batch is
 stored in one transaction with a number of queries that grows with the batch's size only in
@@ -34,8 +34,9 @@ from django.utils import timezone
 from entertainment.accounts.models import PrivacySettings, User
 from entertainment.catalogue.models import Item
 
+from . import outcomes
 from .events import check_event
-from .models import Play, Rating, Review
+from .models import Click, Impression, Play, Rating, Review
 from .parsers import MalformedLine
 from .signals import announce, events_ingested, history_changing
 
@@ -91,6 +92,7 @@ class IngestResult:
     duplicates: int = 0
     superseded: int = 0
     skipped_paused: int = 0
+    skipped_not_measured: int = 0
 
     def as_dict(self) -> dict[str, int]:
         return {
@@ -99,6 +101,7 @@ class IngestResult:
             "duplicates": self.duplicates,
             "superseded": self.superseded,
             "skipped_paused": self.skipped_paused,
+            "skipped_not_measured": self.skipped_not_measured,
         }
 
 
@@ -209,11 +212,17 @@ def validate(
 
 # --- Storage --------------------------------------------------------------------------------
 
-MODELS: dict[str, type[Rating] | type[Play] | type[Review]] = {
+MODELS: dict[str, type[Rating] | type[Play] | type[Review] | type[Impression] | type[Click]] = {
     "rating": Rating,
     "play": Play,
     "review": Review,
+    "impression": Impression,
+    "click": Click,
 }
+# One row per person and item: a later event in the batch supersedes an earlier one.
+ONE_PER_ITEM = ("rating", "review")
+# Measurement, not history: stored only while the person lets what they are shown be measured.
+MEASUREMENT = ("impression", "click")
 
 
 def _paused_user_ids(user_ids: set[int]) -> set[int]:
@@ -225,6 +234,75 @@ def _paused_user_ids(user_ids: set[int]) -> set[int]:
             )
         )
     return paused
+
+
+def _not_measured(user_ids: set[int]) -> set[int]:
+    """People who switched measurement off. Their settings rows stay locked until the batch
+    commits, so switching off meanwhile (which deletes what was measured) waits for it."""
+    off: set[int] = set()
+    for chunk in _chunks(sorted(user_ids)):
+        off.update(
+            user_id
+            for user_id, measure in PrivacySettings.objects.select_for_update()
+            .filter(user_id__in=chunk)
+            .order_by("user_id")
+            .values_list("user_id", "measure_recommendations")
+            if not measure
+        )
+    return off
+
+
+def _store_measurements(by_type: dict[str, list[_Event]], now: datetime) -> None:
+    kinds: dict[int, str] = {}
+    for chunk in _chunks(sorted({e.item_id for e in by_type["impression"]})):
+        kinds.update(Item.objects.filter(pk__in=chunk).values_list("pk", "kind"))
+    Impression.objects.bulk_create(
+        (
+            Impression(
+                user_id=e.user_id,
+                item_id=e.item_id,
+                client_event_id=e.client_event_id,
+                created_at=now,
+                list=e.data["list"],
+                kind=kinds.get(e.item_id, ""),
+                model_version=e.data["model_version"],
+                rank=e.data["rank"],
+            )
+            for e in by_type["impression"]
+        ),
+        batch_size=500,
+    )
+    Click.objects.bulk_create(
+        (
+            Click(
+                user_id=e.user_id,
+                item_id=e.item_id,
+                client_event_id=e.client_event_id,
+                list=e.data["list"],
+            )
+            for e in by_type["click"]
+        ),
+        batch_size=500,
+    )
+
+
+def _attribute_outcomes(by_type: dict[str, list[_Event]], now: datetime) -> None:
+    """Count this batch's clicks, plays, high ratings and reviews for the impressions that
+    led to them (activity.outcomes), in bulk."""
+    found = [
+        *(outcomes.Outcome(e.user_id, e.item_id, "clicked_at", now) for e in by_type["click"]),
+        *(
+            outcomes.Outcome(e.user_id, e.item_id, "played_at", e.data["started_at"] or now)
+            for e in by_type["play"]
+        ),
+        *(
+            outcomes.Outcome(e.user_id, e.item_id, "rated_at", now)
+            for e in by_type["rating"]
+            if e.data["value"] >= outcomes.HIGH_RATING
+        ),
+        *(outcomes.Outcome(e.user_id, e.item_id, "reviewed_at", now) for e in by_type["review"]),
+    ]
+    outcomes.attribute(found)
 
 
 def _per_person(pairs: Iterable[tuple[int, Any]], field_name: str) -> Iterator[Q]:
@@ -380,11 +458,14 @@ def _store_plays(events: list[_Event]) -> dict[int, int]:
 def _store(events: list[_Event], received: int) -> IngestResult:
     result = IngestResult(received=received)
     paused = _paused_user_ids({event.user_id for event in events})
+    not_measured = _not_measured({e.user_id for e in events if e.type in MEASUREMENT})
     seen: set[EventKey] = set()
     fresh: list[_Event] = []
     for event in events:
         if event.user_id in paused:
             result.skipped_paused += 1
+        elif event.type in MEASUREMENT and event.user_id in not_measured:
+            result.skipped_not_measured += 1
         elif event.key in seen:
             result.duplicates += 1
         else:
@@ -395,11 +476,14 @@ def _store(events: list[_Event], received: int) -> IngestResult:
     # looking for stored ids so that resending a batch leaves the stored rows as they are.
     last: dict[tuple[str, int, int], int] = {}
     for position, event in enumerate(fresh):
-        if event.type != "play":
+        if event.type in ONE_PER_ITEM:
             last[(event.type, event.user_id, event.item_id)] = position
     winners: list[_Event] = []
     for position, event in enumerate(fresh):
-        if event.type != "play" and last[(event.type, event.user_id, event.item_id)] != position:
+        if (
+            event.type in ONE_PER_ITEM
+            and last[(event.type, event.user_id, event.item_id)] != position
+        ):
             result.superseded += 1
         else:
             winners.append(event)
@@ -422,12 +506,13 @@ def _store(events: list[_Event], received: int) -> IngestResult:
     _store_ratings(by_type["rating"], rating_rows, now)
     review_ids = _store_reviews(by_type["review"], review_rows, now)
     last_play_ids = _store_plays(by_type["play"])
+    _store_measurements(by_type, now)
+    _attribute_outcomes(by_type, now)
     result.stored = sum(len(kind_events) for kind_events in by_type.values())
 
-    if result.stored:
-        user_ids = sorted(
-            {event.user_id for kind_events in by_type.values() for event in kind_events}
-        )
+    history = [e for kind in ("rating", "play", "review") for e in by_type[kind]]
+    if history:
+        user_ids = sorted({event.user_id for event in history})
         announce(
             events_ingested,
             Play,

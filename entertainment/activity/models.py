@@ -12,6 +12,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.utils import timezone
 
 from entertainment.catalogue.models import Item
 
@@ -144,6 +145,8 @@ class Impression(Event):
     Raw rows expire; recommender keeps daily aggregates.
     """
 
+    # When the item was shown, which the batch that writes the row a minute later carries.
+    created_at = models.DateTimeField(default=timezone.now)
     list = models.CharField(max_length=20, choices=ListName.choices)
     kind = models.CharField(max_length=8, help_text="The item kind the list was made for.")
     model_version = models.CharField(max_length=40, blank=True)

@@ -12,9 +12,24 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from entertainment.catalogue.models import Item
-from entertainment.strict_fields import STRICT_FIELD_MAPPING, StrictBooleanField, StrictCharField
+from entertainment.strict_fields import (
+    STRICT_FIELD_MAPPING,
+    StrictBooleanField,
+    StrictCharField,
+    StrictIntegerField,
+)
 
-from .models import MAX_STARS, MIN_STARS, Play, Rating, Review, Sentiment, validate_half_star
+from .models import (
+    MAX_STARS,
+    MIN_STARS,
+    Dismissal,
+    ListName,
+    Play,
+    Rating,
+    Review,
+    Sentiment,
+    validate_half_star,
+)
 
 # Bounds that keep every number a client sends inside what the database columns hold.
 MAX_DB_ID = 2**63 - 1
@@ -158,6 +173,17 @@ class ReviewUpdateSerializer(ReviewSerializer):
     item = serializers.PrimaryKeyRelatedField(read_only=True)
 
 
+class DismissalSerializer(_OwnRowSerializer):
+    """ "Not for me": the item leaves the person's lists and counts as negative feedback."""
+
+    class Meta:
+        model = Dismissal
+        fields = ["id", "item", "item_title", "client_event_id", "created_at"]
+        read_only_fields = ["created_at"]
+        # A second "not for me" of the same item answers with the first (recording.py).
+        validators: list[Any] = []
+
+
 class NotRecordedSerializer(serializers.Serializer):
     """The 202 answer to a write made while the person's history is paused."""
 
@@ -218,10 +244,45 @@ class ReviewEventSerializer(_EventSerializer):
     rating = star_field(required=False, allow_null=True, default=None)
 
 
+class ImpressionEventSerializer(_EventSerializer):
+    """An item a client showed the person in one of Encore's lists (measurement only: stored
+    while the person lets what they are shown be measured)."""
+
+    type = serializers.ChoiceField(choices=["impression"])
+    list = serializers.ChoiceField(
+        choices=ListName.choices, help_text="The list the item was shown in."
+    )
+    rank = StrictIntegerField(
+        min_value=1, max_value=32767, help_text="The item's place in the list, from 1."
+    )
+    model_version = StrictCharField(
+        max_length=40,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="The model_version the list came with (from /api/recommendations/).",
+    )
+
+
+class ClickEventSerializer(_EventSerializer):
+    """The person opened an item from a list (counted for the impression that led to it)."""
+
+    type = serializers.ChoiceField(choices=["click"])
+    list = serializers.ChoiceField(
+        choices=ListName.choices,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="The list the item was opened from, if any.",
+    )
+
+
 EVENT_SERIALIZERS: dict[str, type[_EventSerializer]] = {
     "rating": RatingEventSerializer,
     "play": PlayEventSerializer,
     "review": ReviewEventSerializer,
+    "impression": ImpressionEventSerializer,
+    "click": ClickEventSerializer,
 }
 
 
@@ -239,6 +300,12 @@ class IngestResultSerializer(serializers.Serializer):
     )
     skipped_paused = serializers.IntegerField(
         help_text="Events of people whose history is paused: nothing stored."
+    )
+    skipped_not_measured = serializers.IntegerField(
+        help_text=(
+            "Impression and click events of people who switched off measuring what they are "
+            "shown: nothing stored."
+        )
     )
 
 

@@ -34,6 +34,8 @@ review_recorded = Signal()
 # person, the id of the newest play the batch stored), review_ids (list[int]: reviews written
 # or rewritten, whose sentiment is now empty)
 events_ingested = Signal()
+# kwargs: user_id, item_id, dismissed (bool: True for "not for me", False for its undoing)
+dismissal_changed = Signal()
 # kwargs: user_ids (list[int]). Sent inside the writing transaction, *before* a stored rating,
 # play or review of these people is changed (a correction through the API or the admin): the old
 # values are in snapshots and models, which must act as for an erasure of the row. (A deletion

@@ -15,7 +15,9 @@ from django.db.models import CharField, DateTimeField, F, Value
 from django.db.models.functions import Coalesce
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
 from entertainment.accounts.models import User
@@ -24,9 +26,10 @@ from entertainment.catalogue.views import item_or_404, item_page, minutes_and_se
 
 from . import recording
 from .forms import PlayForm, RatingForm, ReviewForm
-from .models import Play, Rating, Review
+from .models import Dismissal, Play, Rating, Review
 
 HISTORY_PAGE_SIZE = 25
+DISMISSALS_PAGE_SIZE = 20
 PAUSED_MESSAGE = "Your history is paused, so nothing was stored. Resume it to record again."
 HISTORY_TYPES = {"rating": Rating, "play": Play, "review": Review}
 # request.session["session_plays"]: ids of the items played in this browser session while the
@@ -100,6 +103,35 @@ def review(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
+def _back(request: HttpRequest, fallback: str) -> HttpResponse:
+    """To the page the form was on (its `next`, when it is one of this site's), else `fallback`."""
+    wanted = request.POST.get("next", "")
+    safe = url_has_allowed_host_and_scheme(
+        wanted, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    )
+    return redirect(wanted if wanted and safe else fallback)
+
+
+@require_POST
+def dismiss(request: HttpRequest, pk: int) -> HttpResponse:
+    """ "Not for me" on a card: stored even while the history is paused (a control)."""
+    item = item_or_404(pk)
+    if (user := _signed_in(request)) is None:
+        return redirect_to_login(item.get_absolute_url())
+    recording.record_dismissal(user, item)
+    messages.success(request, f"{item.title} won't be suggested to you again.")
+    return _back(request, reverse("home"))
+
+
+@require_POST
+def undo_dismiss(request: HttpRequest, pk: int) -> HttpResponse:
+    if (user := _signed_in(request)) is None:
+        return redirect_to_login(reverse("activity:history"))
+    if recording.undo_dismissal(user, pk):
+        messages.success(request, "Taken back: it may be suggested to you again.")
+    return _back(request, reverse("activity:history"))
+
+
 def _timeline(user: User, only: str | None) -> Any:
     """One newest-first stream of (type, pk, when) over the three tables, for one page query."""
     parts = []
@@ -159,7 +191,11 @@ def history(request: HttpRequest) -> HttpResponse:
         name: model._default_manager.filter(user=user).count()
         for name, model in HISTORY_TYPES.items()
     }
+    dismissed = Paginator(
+        Dismissal.objects.filter(user=user).select_related("item"), DISMISSALS_PAGE_SIZE
+    ).get_page(request.GET.get("dismissed_page"))
     context = {
+        "dismissed": dismissed,
         "page_obj": page,
         "entries": entries,
         "only": only,

@@ -16,7 +16,8 @@ from django.views.decorators.http import require_GET
 
 from entertainment.accounts.models import ReviewVisibility, User
 from entertainment.activity.forms import PlayForm, RatingForm, ReviewForm
-from entertainment.activity.models import Review
+from entertainment.activity.models import ListName, Review
+from entertainment.activity.recording import record_click
 
 from .forms import CatalogueFilterForm
 from .models import Credit, Item, ItemQuerySet, Kind
@@ -216,4 +217,9 @@ def item_or_404(pk: int) -> Item:
 
 @require_GET
 def item_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    return item_page(request, item_or_404(pk))
+    item = item_or_404(pk)
+    # A card in a recommendation list links here with ?via=<list>: a click through, measured.
+    via = request.GET.get("via", "")
+    if via in ListName.values and isinstance(request.user, User):
+        record_click(request.user, item, via)
+    return item_page(request, item)

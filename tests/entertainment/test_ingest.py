@@ -91,6 +91,7 @@ def test_a_valid_batch_is_stored(api, user, items):
         "duplicates": 0,
         "superseded": 0,
         "skipped_paused": 0,
+        "skipped_not_measured": 0,
     }
     assert Rating.objects.get(user=user, item=a).value == Decimal("4.5")
     assert Play.objects.get(user=user, client_event_id="p1").completed
@@ -173,6 +174,7 @@ def test_duplicates_in_the_database_and_in_the_batch_are_counted(api, user, item
         "duplicates": 2,
         "superseded": 0,
         "skipped_paused": 0,
+        "skipped_not_measured": 0,
     }
     assert Rating.objects.get(user=user, item=a).value == Decimal("1.0")
     assert Play.objects.filter(user=user).count() == 2

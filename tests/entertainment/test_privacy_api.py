@@ -61,6 +61,8 @@ def test_settings_start_at_the_defaults(api):
         "train_on_ratings": True,
         "train_on_reviews": False,  # review text trains nothing until the person opts in
         "review_visibility": "anonymous",
+        "measure_recommendations": True,  # one click off; switching it off deletes what was
+        "list_style": "familiar",
         "updated_at": body["updated_at"],
     }
 

@@ -42,6 +42,8 @@ DEFAULTS = {
     "train_on_plays": "on",
     "train_on_ratings": "on",
     "review_visibility": "anonymous",
+    "measure_recommendations": "on",
+    "list_style": "familiar",
 }
 
 

@@ -82,8 +82,14 @@ def test_bulk_endpoint_documents_its_formats_and_answers(schema):
     assert rejected[1]["$ref"].endswith("/DetailError")
     one_of = schema["components"]["schemas"][array["items"]["$ref"].rsplit("/", 1)[1]]
     assert one_of["discriminator"]["propertyName"] == "type"
-    assert set(one_of["discriminator"]["mapping"]) == {"rating", "play", "review"}
-    assert len(one_of["oneOf"]) == 3
+    assert set(one_of["discriminator"]["mapping"]) == {
+        "rating",
+        "play",
+        "review",
+        "impression",
+        "click",
+    }
+    assert len(one_of["oneOf"]) == 5
 
 
 def test_paused_history_answer_is_documented(schema):

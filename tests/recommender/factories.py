@@ -7,8 +7,9 @@ from typing import Any
 
 import factory
 from django.conf import settings
+from django.utils import timezone
 
-from recommender.models import ModelVersion, Snapshot, TrainingRun
+from recommender.models import ListMetricDay, ModelVersion, Snapshot, TrainingRun
 from recommender.registry import MAIN_METRIC
 
 
@@ -55,3 +56,24 @@ class TrainingRunFactory(factory.django.DjangoModelFactory[TrainingRun]):
     trigger = TrainingRun.Trigger.MANUAL
     progress = 100
     stage = "activated"
+
+
+class ListMetricDayFactory(factory.django.DjangoModelFactory[ListMetricDay]):
+    """One day of one list's aggregates."""
+
+    class Meta:
+        model = ListMetricDay
+
+    day = factory.LazyFunction(lambda: timezone.now().date())
+    list = "for_you"
+    kind = "film"
+    model_version = "sequence-v1"
+    people = 10
+    impressions = 100
+    clicks = 10
+    plays = 5
+    high_ratings = 2
+    reviews = 1
+    distinct_items = 20
+    novel_impressions = 40
+    catalogue_size = 50
