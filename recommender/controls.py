@@ -213,14 +213,18 @@ def narrowed(user: Any, found: RecommendationList, n: int, wanted: Wanted) -> Re
     return _with(found, entries[:n])
 
 
-def popular_for(user: Any, kind: str, n: int, wanted: Wanted) -> RecommendationList:
+def popular_for(
+    user: Any, kind: str, n: int, wanted: Wanted, gone: set[int] | None = None
+) -> RecommendationList:
     """The popular list of a kind as this person sees it: without what they marked "not for
-    me", filtered, in their list style (read deeper when too little is left)."""
+    me" (`gone`, when the caller has read them for several kinds), filtered, in their list
+    style (read deeper when too little is left)."""
     signed_in = getattr(user, "is_authenticated", False)
-    if not signed_in and not wanted.narrows:
-        return popular(kind, n)  # the same for everyone (capped for diversity in popular())
-    gone = dismissed(user.pk) if signed_in else set()
+    if gone is None:
+        gone = dismissed(user.pk) if signed_in else set()
     style = style_of(user)
+    if not gone and not wanted.narrows and style == ListStyle.FAMILIAR:
+        return popular(kind, n)  # the same for everyone (capped for diversity in popular())
     entries: list[Entry] = []
     for depth in (n + diversity.SURPRISE_SHIFT + len(gone), *DEPTHS):
         deeper, exhausted = _popular_deeper(kind, depth, gone)

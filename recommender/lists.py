@@ -184,10 +184,12 @@ def for_kinds(
                     )
                     for k in kinds
                 }
-    return {
-        kind: out[kind] if kind in out else controls.popular_for(user, kind, n, wanted)
-        for kind in kinds
-    }
+    missing = [kind for kind in kinds if kind not in out]
+    if missing:
+        # One read of their "not for me" items for every popular list they are shown.
+        gone = controls.dismissed(user.pk) if getattr(user, "is_authenticated", False) else set()
+        out.update({k: controls.popular_for(user, k, n, wanted, gone) for k in missing})
+    return {kind: out[kind] for kind in kinds}
 
 
 def for_person(
