@@ -1,8 +1,12 @@
 """Artwork CNN: multi-label genres from item artwork, and a 64-d "looks like" embedding.
 
-A small convolutional network trained from scratch (no downloaded weights), with augmentation
-layers that act only while training. Its penultimate layer, L2-normalised, is the embedding:
-cosine similarity between items' artwork, used for "looks like Y" and for items with no plays.
+A small convolutional network trained from scratch (no downloaded weights) on random views of
+the images, with a colour histogram that the network computes (and tunes) beside its
+convolutions. The embedding is the image's genre logits less their catalogue mean, placed in 64
+dimensions without changing cosines and L2-normalised: cosine similarity between items'
+artwork, used for "looks like Y" and for items with no plays. Optionally (off by default: too
+slow for its gain on two CPU cores), a SimCLR contrastive loss learns from every image of the
+folder, listed or not, before and beside the genres.
 
 Input: a folder of images and a `file,genres` CSV (genres '|'-separated, file relative to the
 folder). Images are decoded with Pillow, converted to RGB and resized to `image_size` square;
@@ -33,13 +37,25 @@ IMAGE_EXTENSIONS = frozenset({".png", ".jpg", ".jpeg", ".gif", ".bmp", ".webp", 
 
 DEFAULTS: dict[str, Any] = {
     "image_size": 48,
-    "filters": [32, 64, 128],
+    "filters": [24, 48, 96],
     "dropout": 0.3,
     "learning_rate": 2e-3,
     "batch_size": 64,
-    "epochs": 20,
+    "epochs": 16,
     "patience": 4,
+    # Early stopping only judges from this epoch on (and restores the best epoch from here):
+    # on real artwork the held-out loss is noisy and its first minimum comes too early.
+    "min_epochs": 8,
     "validation_fraction": 0.2,
+    # Soft colour histogram beside the convolutions (0: none); a cube starts as an RGB grid.
+    "colour_bins": 64,
+    # Scales translation, zoom, contrast and brightness of the random views (1: the default).
+    "augmentation": 1.0,
+    # Epochs of contrastive learning alone on every image of the folder, before the genres.
+    "pretrain_epochs": 0,
+    # Weight of the contrastive loss beside the genre loss while learning genres (0: none).
+    "contrastive_weight": 0.0,
+    "temperature": 0.2,
 }
 
 
@@ -110,23 +126,33 @@ def load_images(paths: Sequence[Path], size: int) -> np.ndarray:
 # --- the model -----------------------------------------------------------------------------
 
 
-def build_models(genre_count: int, hyper: dict[str, Any]) -> tuple[Any, Any]:
-    """The model trained on genres, and the served model sharing its layers, which outputs
-    `[genre probabilities, embedding]` from one pass (uncompiled: it is never fitted itself)."""
+def colour_centres(bins: int) -> np.ndarray:
+    """(bins, 3) starting colours of the colour words: the cells of an n x n x n RGB grid when
+    bins is a cube (64 = the 4x4x4 histogram), else colours drawn with a fixed seed."""
+    side = round(bins ** (1 / 3))
+    if side**3 == bins:
+        grid = np.stack(np.meshgrid(*[np.arange(side)] * 3, indexing="ij"), -1).reshape(-1, 3)
+        return ((grid + 0.5) / side).astype(np.float32)
+    rng = np.random.default_rng(0)
+    return rng.random((bins, 3)).astype(np.float32)
+
+
+def build_encoder(hyper: dict[str, Any]) -> Any:
+    """Pixels in [0, 1] → features (the penultimate layer, 64 ReLU units).
+
+    Convolutions see shapes and textures; beside them, `colour_bins` "colour words" (a 1x1
+    convolution and a softmax over the words, started as a hard 4x4x4 colour histogram) give
+    each image a soft colour histogram that training may move. Both go into the penultimate
+    layer, so the genres are read from shapes and colour statistics together.
+    """
     import keras
     from keras import layers
 
     size = hyper["image_size"]
-    inputs = keras.Input((size, size, 3), dtype="uint8", name="image")
-    x = layers.Rescaling(1 / 255)(inputs)
-    # Augmentation layers are identity at inference, so they can live in the saved model.
-    x = layers.RandomFlip("horizontal")(x)
-    x = layers.RandomTranslation(0.1, 0.1, fill_mode="reflect")(x)
-    x = layers.RandomZoom((-0.15, 0.15), fill_mode="reflect")(x)
-    x = layers.RandomContrast(0.2)(x)
+    pixels = keras.Input((size, size, 3), name="pixels")
     # A strided stem halves the image at once: on two CPU cores the full-resolution layers
     # would cost most of the training time for little gain on artwork-scale features.
-    x = layers.Conv2D(hyper["filters"][0], 5, strides=2, padding="same", use_bias=False)(x)
+    x = layers.Conv2D(hyper["filters"][0], 5, strides=2, padding="same", use_bias=False)(pixels)
     x = layers.BatchNormalization()(x)
     x = layers.Activation("relu")(x)
     for filters in hyper["filters"]:
@@ -135,21 +161,134 @@ def build_models(genre_count: int, hyper: dict[str, Any]) -> tuple[Any, Any]:
         x = layers.Activation("relu")(x)
         x = layers.MaxPooling2D()(x)
     # Mean and max pooling: colour and texture are global, a shape may be small and local.
-    x = layers.Concatenate()([layers.GlobalAveragePooling2D()(x), layers.GlobalMaxPooling2D()(x)])
+    parts = [layers.GlobalAveragePooling2D()(x), layers.GlobalMaxPooling2D()(x)]
+    if hyper["colour_bins"]:
+        words = layers.Conv2D(hyper["colour_bins"], 1, name="colour_words")(pixels)
+        words = layers.Softmax(axis=-1)(words)
+        parts.append(layers.GlobalAveragePooling2D(name="colour_histogram")(words))
+    x = layers.Concatenate()(parts)
     x = layers.Dropout(hyper["dropout"])(x)
-    penultimate = layers.Dense(EMBEDDING_DIM, activation="relu", name="penultimate")(x)
-    # The classifier reads the raw penultimate layer (normalising first would cap its logits);
-    # the embedding is the same layer on the unit sphere, so cosine similarity compares looks.
-    embedding = layers.UnitNormalization(name="embedding")(penultimate)
-    probabilities = layers.Dense(genre_count, activation="sigmoid", name="genres")(penultimate)
-    trained = keras.Model(inputs, probabilities, name="artwork_genres")
-    allow_xla(trained)
-    trained.compile(
-        optimizer=keras.optimizers.Adam(hyper["learning_rate"]),
-        loss="binary_crossentropy",
-        metrics=[keras.metrics.BinaryAccuracy(name="accuracy")],
+    features = layers.Dense(EMBEDDING_DIM, activation="relu", name="penultimate")(x)
+    encoder = keras.Model(pixels, features, name="encoder")
+    if hyper["colour_bins"]:
+        # Logits -beta * |pixel - centre|^2 up to a per-pixel constant: nearly hard bins.
+        centres = colour_centres(hyper["colour_bins"])
+        beta = 60.0
+        encoder.get_layer("colour_words").set_weights(
+            [(2 * beta * centres.T)[None, None], -beta * (centres**2).sum(axis=1)]
+        )
+    return encoder
+
+
+def augmenter(hyper: dict[str, Any], name: str) -> Any:
+    """Random views of an image (training only). Colour is left nearly alone: on artwork it
+    is much of the signal, so only brightness and contrast move, and a little."""
+    import keras
+    from keras import layers
+
+    size = hyper["image_size"]
+    strength = hyper["augmentation"]
+    return keras.Sequential(
+        [
+            keras.Input((size, size, 3)),
+            layers.RandomFlip("horizontal"),
+            layers.RandomTranslation(0.1 * strength, 0.1 * strength, fill_mode="reflect"),
+            layers.RandomZoom((-0.15 * strength, 0.15 * strength), fill_mode="reflect"),
+            layers.RandomContrast(min(0.2 * strength, 0.9)),
+            layers.RandomBrightness(min(0.1 * strength, 0.9), value_range=(0.0, 1.0)),
+        ],
+        name=name,
     )
-    return trained, allow_xla(keras.Model(inputs, [probabilities, embedding], name="artwork"))
+
+
+def build_models(genre_count: int, hyper: dict[str, Any]) -> tuple[Any, Any]:
+    """The trainer and the served model, sharing their layers.
+
+    The trainer takes uint8 images and outputs `{"genres": logits}` for one augmented view,
+    plus `{"views": [z1 | z2]}` (two views' projections, for the contrastive loss) when
+    contrastive learning is on. The served model outputs `[genre probabilities, embedding]`
+    from one pass over the plain image; it has no random layers and is never fitted itself.
+    """
+    import keras
+    from keras import layers
+
+    size = hyper["image_size"]
+    inputs = keras.Input((size, size, 3), dtype="uint8", name="image")
+    pixels = layers.Rescaling(1 / 255)(inputs)
+    encoder = build_encoder(hyper)
+    genres = layers.Dense(genre_count, name="genres")
+    contrastive = bool(hyper["pretrain_epochs"]) or hyper["contrastive_weight"] > 0
+
+    features = encoder(augmenter(hyper, "view_1")(pixels))
+    outputs = {"genres": genres(features)}
+    if contrastive:
+        # SimCLR's projection head: the loss acts on its output, so the features below keep
+        # what the contrastive task would otherwise discard.
+        hidden = layers.Dense(128, activation="relu", name="projection_hidden")
+        project = layers.Dense(64, name="projection")
+        unit = layers.UnitNormalization()
+        other = encoder(augmenter(hyper, "view_2")(pixels))
+        outputs["views"] = layers.Concatenate(name="views")(
+            [unit(project(hidden(features))), unit(project(hidden(other)))]
+        )
+    trainer = allow_xla(keras.Model(inputs, outputs, name="artwork_trainer"))
+
+    logits = genres(encoder(pixels))
+    probabilities = layers.Activation("sigmoid", name="probabilities")(logits)
+    # The embedding is the image's genre logits less their catalogue mean (set after training:
+    # the layer never runs in training mode), placed in 64 dimensions by a fixed map that
+    # keeps cosines. On posters, neighbours by centred logits share genres more often than
+    # neighbours by the penultimate layer (ml/README.md, "Artwork CNN").
+    centred = layers.BatchNormalization(center=False, scale=False, name="centre")(logits)
+    placed = layers.Dense(
+        EMBEDDING_DIM, use_bias=False, trainable=False, name="place",
+        kernel_initializer=keras.initializers.Constant(placement(genre_count)),
+    )(centred)  # fmt: skip
+    embedding = layers.UnitNormalization(name="embedding")(placed)
+    served = keras.Model(inputs, [probabilities, embedding], name="artwork")
+    return trainer, allow_xla(served)
+
+
+def placement(genre_count: int) -> np.ndarray:
+    """(genres, 64) map of genre logits into the embedding: orthonormal rows (cosines kept
+    exactly) for up to 64 genres, a fixed random projection (kept nearly) beyond."""
+    if genre_count <= EMBEDDING_DIM:
+        return np.eye(genre_count, EMBEDDING_DIM, dtype=np.float32)
+    rng = np.random.default_rng(0)
+    return (rng.normal(size=(genre_count, EMBEDDING_DIM)) / np.sqrt(EMBEDDING_DIM)).astype(
+        np.float32
+    )
+
+
+def masked_binary_crossentropy(truth: Any, logits: Any) -> Any:
+    """Per-image binary cross-entropy over genres, from logits; a row of -1 is an unlabelled
+    image and adds nothing. Scaled so a batch's loss is the mean over its labelled images."""
+    from keras import ops
+
+    labelled = ops.cast(ops.min(truth, axis=-1) >= 0, logits.dtype)
+    target = ops.maximum(ops.cast(truth, logits.dtype), 0.0)
+    per_genre = ops.maximum(logits, 0.0) - logits * target + ops.log1p(ops.exp(-ops.abs(logits)))
+    share = ops.maximum(ops.mean(labelled), 1.0 / ops.cast(ops.shape(labelled)[0], logits.dtype))
+    return ops.mean(per_genre, axis=-1) * labelled / share
+
+
+def contrastive_loss(temperature: float) -> Any:
+    """NT-Xent (SimCLR): each image's two views must find each other among the batch's views.
+    The model's output is `[z1 | z2]`, unit rows; the target is unused."""
+    import keras
+    from keras import ops
+
+    def nt_xent(_: Any, views: Any) -> Any:
+        half = ops.shape(views)[-1] // 2
+        n = ops.shape(views)[0]
+        z = ops.concatenate([views[:, :half], views[:, half:]], axis=0)
+        similarity = ops.matmul(z, ops.transpose(z)) / temperature
+        similarity = similarity - 1e9 * ops.eye(2 * n, dtype=similarity.dtype)
+        partner = ops.concatenate([ops.arange(n) + n, ops.arange(n)], axis=0)
+        loss = keras.losses.sparse_categorical_crossentropy(partner, similarity, from_logits=True)
+        return (loss[:n] + loss[n:]) / 2
+
+    return nt_xent
 
 
 def allow_xla(model: Any) -> Any:
@@ -164,7 +303,11 @@ def allow_xla(model: Any) -> Any:
     import keras
 
     if keras.backend.backend() == "jax":
-        for layer in model.layers:
+        # The random layers sit inside the augmentation models: walk the nested layers too.
+        pending = list(model.layers)
+        while pending:
+            layer = pending.pop()
+            pending.extend(getattr(layer, "layers", []))
             if isinstance(layer, keras.layers.RandomTranslation | keras.layers.RandomZoom):
                 layer.supports_jit = True
         # Set, not left to "auto": loading a model resolves it before this function runs.
@@ -244,10 +387,14 @@ def train_artwork(
     progress: Progress | None = None,
     **hyper: Any,
 ) -> dict[str, float]:
-    """Train on the images listed in labels_csv and write the model directory.
+    """Train on the images of a folder and write the model directory.
 
-    Also writes `embeddings.npy` (one L2-normalised row per listed image, in CSV order) with
-    the file names as `file_ids` in meta.json, so serving can find look-alikes in NumPy.
+    The images listed in labels_csv teach genres; every image of the folder (listed or not,
+    and the held-out ones without their genres) teaches looks without labels: two random
+    views of each must embed close together (contrastive pre-training, then mixed with the
+    genre loss). Also writes `embeddings.npy` (one L2-normalised row per listed image, in CSV
+    order) with the file names as `file_ids` in meta.json, so serving can find look-alikes in
+    NumPy.
     """
     import keras
 
@@ -265,38 +412,102 @@ def train_artwork(
     truth = np.zeros((len(files), len(genres)), dtype=np.float32)
     for row, gs in enumerate(genre_lists):
         truth[row, [index[g] for g in gs]] = 1.0
+    contrastive = bool(hp["pretrain_epochs"]) or hp["contrastive_weight"] > 0
+    listed = set(files)
+    unlabelled = [p for p in image_files(images_dir) if p.name not in listed] if contrastive else []
 
-    report(0.0, f"reading {len(files)} images")
     paths = [images_dir / name for name in files]
+    report(0.0, f"reading {len(files)} images and {len(unlabelled)} unlabelled ones")
     images = load_images(paths, hp["image_size"])
+    extra = load_images(unlabelled, hp["image_size"])
 
     keras.utils.set_random_seed(seed)
     train_at, held_at = _split(genre_lists, hp["validation_fraction"], seed)
-    model, served = build_models(len(genres), hp)
+    trainer, served = build_models(len(genres), hp)
     # Start each genre's output at its base rate, so early epochs learn looks, not frequencies.
     prior = np.clip(truth[train_at].mean(axis=0), 1e-3, 1 - 1e-3)
-    model.get_layer("genres").bias.assign(np.log(prior / (1 - prior)).astype(np.float32))
-    stop = keras.callbacks.EarlyStopping(
-        monitor="val_loss", patience=hp["patience"], restore_best_weights=True
+    trainer.get_layer("genres").bias.assign(np.log(prior / (1 - prior)).astype(np.float32))
+
+    # What the trainer sees: the training images with their genres; for the contrastive loss
+    # also the held-out and the unlabelled images, with unknown (-1) genres.
+    if contrastive:
+        inputs = np.concatenate([images[train_at], images[held_at], extra])
+        unknown_genres = np.full((len(held_at) + len(extra), len(genres)), -1, np.float32)
+        order = np.random.default_rng(seed).permutation(len(inputs))
+        inputs = inputs[order]
+        # The contrastive loss ignores its target: zeros stand in for it.
+        targets = {
+            "genres": np.concatenate([truth[train_at], unknown_genres])[order],
+            "views": np.zeros((len(inputs), 1), np.float32),
+        }
+        validation = (
+            images[held_at],
+            {"genres": truth[held_at], "views": np.zeros((len(held_at), 1), np.float32)},
+        )
+    else:
+        inputs, targets = images[train_at], {"genres": truth[train_at]}
+        validation = (images[held_at], {"genres": truth[held_at]})
+    losses: dict[str, Any] = {"genres": masked_binary_crossentropy}
+    if contrastive:
+        losses["views"] = contrastive_loss(hp["temperature"])
+    total = hp["pretrain_epochs"] + hp["epochs"]
+    pretraining = min(0.9, 0.05 + 0.85 * hp["pretrain_epochs"] / total)
+
+    if hp["pretrain_epochs"]:
+        trainer.compile(
+            optimizer=keras.optimizers.Adam(hp["learning_rate"]),
+            loss=losses,
+            loss_weights={"genres": 0.0, "views": 1.0},
+        )
+        trainer.fit(
+            inputs,
+            targets,
+            epochs=hp["pretrain_epochs"],
+            batch_size=hp["batch_size"],
+            callbacks=[keras_callback(progress, hp["pretrain_epochs"], 0.05, pretraining)],
+            verbose=0,
+        )
+
+    trainer.compile(
+        optimizer=keras.optimizers.Adam(hp["learning_rate"]),
+        loss=losses,
+        loss_weights={
+            "genres": 1.0,
+            **({"views": hp["contrastive_weight"]} if contrastive else {}),
+        },
     )
-    model.fit(
-        images[train_at],
-        truth[train_at],
-        validation_data=(images[held_at], truth[held_at]),
+    monitor = "val_genres_loss" if contrastive else "val_loss"
+    stop = keras.callbacks.EarlyStopping(
+        monitor=monitor,
+        mode="min",
+        patience=hp["patience"],
+        restore_best_weights=True,
+        start_from_epoch=min(hp["min_epochs"], hp["epochs"] - 1),
+    )
+    trainer.fit(
+        inputs,
+        targets,
+        validation_data=validation,
         epochs=hp["epochs"],
         batch_size=hp["batch_size"],
         callbacks=[
             stop,
             # Halve the step when validation stalls: the noisy generated art plateaus early.
             keras.callbacks.ReduceLROnPlateau(
-                monitor="val_loss", factor=0.5, patience=max(1, hp["patience"] // 2)
+                monitor=monitor,
+                mode="min",
+                factor=0.5,
+                patience=max(1, hp["patience"] // 2),
+                # At most two halvings: a noisy held-out loss would otherwise stall it.
+                min_lr=hp["learning_rate"] / 4,
             ),
-            keras_callback(progress, hp["epochs"], 0.05, 0.9),
+            keras_callback(progress, hp["epochs"], pretraining, 0.9),
         ],
         verbose=0,
     )
 
     scaled(progress, 0.9, 1.0)(0.0, "evaluating")
+    centre_embeddings(served, np.concatenate([images, extra]))
     all_probabilities, embeddings = infer(served, images)
     metrics = evaluate(
         all_probabilities[held_at],
@@ -307,6 +518,8 @@ def train_artwork(
         seed,
     )
     metrics["epochs_trained"] = float(stop.stopped_epoch or hp["epochs"])
+    metrics["pretraining_epochs"] = float(hp["pretrain_epochs"])
+    metrics["unlabelled_images"] = float(len(unlabelled))
 
     with writing(out_dir) as tmp:
         served.save(tmp / MODEL_FILE)
@@ -315,16 +528,34 @@ def train_artwork(
             tmp,
             FORMAT,
             FORMAT_VERSION,
-            data_hash=hash_files([labels_csv, *paths]),
+            data_hash=hash_files([labels_csv, *paths, *unlabelled]),
             hyperparameters={**hp, "seed": seed},
             metrics=metrics,
             genres=genres,
             file_ids=files,
             embedding_dim=EMBEDDING_DIM,
-            examples={"train": len(train_at), "held_out": len(held_at)},
+            examples={
+                "train": len(train_at),
+                "held_out": len(held_at),
+                "unlabelled": len(unlabelled),
+            },
         )
     report(1.0, "done")
     return metrics
+
+
+def centre_embeddings(served: Any, images: np.ndarray) -> None:
+    """Set the embedding's centre to the mean genre logits over the catalogue's images.
+
+    The logits are read back from the served model's probabilities (clipped where float32
+    saturates) rather than from a second model, which would compile again on JAX.
+    """
+    probabilities, _ = infer(served, images)
+    p = np.clip(probabilities.astype(np.float64), 1e-7, 1 - 1e-7)
+    logits = np.log(p / (1 - p))
+    centre = served.get_layer("centre")
+    # Variance 1 - epsilon: the layer divides by sqrt(variance + epsilon), that is by 1.
+    centre.set_weights([logits.mean(axis=0), np.full(logits.shape[1], 1 - centre.epsilon)])
 
 
 def _split(
