@@ -1,6 +1,7 @@
 """Sentiment LSTM against bag-of-words baselines on the UCI yelp + amazon sentences.
 
-    .venv/bin/python bench/ml_sentiment.py [--seed 0] [--splits 1] [--no-steam] [--set k=v ...]
+    .venv/bin/python bench/ml_sentiment.py [--seed 0] [--splits 1] [--no-steam] [--no-unlabelled]
+        [--set k=v ...]
 
 2,000 sentences, split 80/20 with a fixed seed (stratified). The LSTM trains on the 80% (it
 holds out a part of that for early stopping) and everything is measured on the 20%. The
@@ -11,7 +12,12 @@ over word unigrams and bigrams, both in NumPy. `--splits N` repeats the run on N
 Every model is also measured on another site's text: the balanced 2,000-review draw from
 `shared/data/steam-reviews` (the draw in `shared/data/README.md`: reviews with non-empty text
 in file order, split by class, then `random.Random(7)` samples 1,000 Recommended followed by
-1,000 Not Recommended). Nothing from Steam is used for training or early stopping.
+1,000 Not Recommended). No review of that draw is used for training or early stopping.
+
+The site's unlabelled text, which the model pre-trains its word vectors on (as the site would
+pass its opted-in reviews), is every other Steam review with text, without its label: the
+rows outside the draw, less those whose text is exactly that of a drawn review ("Good game"),
+so no evaluation text is seen even unlabelled. `--no-unlabelled` trains without it.
 """
 
 from __future__ import annotations
@@ -40,24 +46,52 @@ FILES = ("yelp_labelled.txt", "amazon_cells_labelled.txt")
 STEAM = ROOT.parent / "shared" / "data" / "steam-reviews" / "steam_reviews.csv"
 
 
-def steam_sample(path: Path = STEAM, per_class: int = 1000) -> tuple[list[str], np.ndarray]:
-    """The balanced Steam draw of shared/data/README.md: texts and labels (1 = Recommended)."""
-    recommended: list[str] = []
-    not_recommended: list[str] = []
+def steam_rows(path: Path = STEAM) -> tuple[list[str], list[int], list[int]]:
+    """Every review's text, and the row numbers (into that list) of the Recommended and the Not
+    Recommended reviews with non-empty text, in file order."""
+    texts: list[str] = []
+    recommended: list[int] = []
+    not_recommended: list[int] = []
     with path.open(newline="", encoding="utf-8") as handle:
         for row in csv.DictReader(handle):
-            text = row["ReviewText"]
-            if not text.strip():
+            texts.append(row["ReviewText"])
+            if not row["ReviewText"].strip():
                 continue
             if row["Review"] == "Recommended":
-                recommended.append(text)
+                recommended.append(len(texts) - 1)
             elif row["Review"] == "Not Recommended":
-                not_recommended.append(text)
-    r = random.Random(7)
-    positives = r.sample(recommended, per_class)
-    negatives = r.sample(not_recommended, per_class)
+                not_recommended.append(len(texts) - 1)
+    return texts, recommended, not_recommended
+
+
+def steam_draw(path: Path = STEAM, per_class: int = 1000) -> tuple[list[int], list[int]]:
+    """The rows of the balanced Steam draw of shared/data/README.md (Recommended, then Not)."""
+    _, recommended, not_recommended = steam_rows(path)
+    r = random.Random(7)  # sampling row numbers picks the same positions as sampling texts
+    return r.sample(recommended, per_class), r.sample(not_recommended, per_class)
+
+
+def steam_sample(path: Path = STEAM, per_class: int = 1000) -> tuple[list[str], np.ndarray]:
+    """The balanced Steam draw of shared/data/README.md: texts and labels (1 = Recommended)."""
+    texts = steam_rows(path)[0]
+    positives, negatives = steam_draw(path, per_class)
     labels = np.array([1] * per_class + [0] * per_class, dtype=np.int32)
-    return positives + negatives, labels
+    return [texts[i] for i in positives + negatives], labels
+
+
+def steam_unlabelled(path: Path = STEAM, per_class: int = 1000) -> list[str]:
+    """The site's unlabelled review text: every Steam review with text outside the evaluation
+    draw, without its label. Reviews whose text is exactly that of a drawn review ("Good game")
+    are left out too, so no evaluation text is ever seen in training, even unlabelled."""
+    texts, recommended, not_recommended = steam_rows(path)
+    positives, negatives = steam_draw(path, per_class)
+    drawn = set(positives + negatives)
+    drawn_texts = {texts[i] for i in drawn}
+    return [
+        texts[i]
+        for i in sorted(recommended + not_recommended)
+        if i not in drawn and texts[i] not in drawn_texts
+    ]
 
 
 def bag_of_words(train: list[str], test: list[str]) -> tuple[np.ndarray, np.ndarray]:
@@ -134,7 +168,10 @@ def split(n: int, labels: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray
 
 
 def run(
-    seed: int, hyper: dict[str, object], steam: tuple[list[str], np.ndarray] | None
+    seed: int,
+    hyper: dict[str, object],
+    steam: tuple[list[str], np.ndarray] | None,
+    unlabelled: list[str],
 ) -> dict[str, dict[str, float]]:
     texts: list[str] = []
     parts = []
@@ -163,11 +200,14 @@ def run(
             results[f"{name} @steam"] = other_site_metrics(steam[1], fitted(x_steam))
     with tempfile.TemporaryDirectory() as tmp:
         started = time.perf_counter()
-        train_sentiment(train_texts, y_train, Path(tmp) / "model", seed=seed, **hyper)
+        trained = train_sentiment(
+            train_texts, y_train, Path(tmp) / "model", unlabelled=unlabelled, seed=seed, **hyper
+        )
         seconds = time.perf_counter() - started
         model = load_sentiment(Path(tmp) / "model")
         results["bilstm+bags"] = binary_metrics(y_test, model.predict(test_texts))
         results["bilstm+bags"]["train_seconds"] = seconds
+        results["bilstm+bags"]["temperature"] = trained["temperature"]
         if steam:
             results["bilstm+bags @steam"] = other_site_metrics(steam[1], model.predict(steam[0]))
     return results
@@ -181,13 +221,20 @@ def main() -> None:
     parser.add_argument(
         "--no-steam", action="store_true", help="skip the balanced Steam sample (other site)"
     )
+    parser.add_argument(
+        "--no-unlabelled",
+        action="store_true",
+        help="train without the unlabelled Steam reviews outside the draw",
+    )
     args = parser.parse_args()
     hyper = {k: json.loads(v) for k, v in (item.split("=", 1) for item in args.set)}
     steam = None if args.no_steam else steam_sample()
+    unlabelled = [] if args.no_unlabelled else steam_unlabelled()
+    print(f"unlabelled site text: {len(unlabelled)} Steam reviews outside the evaluation draw")
 
     runs = []
     for seed in range(args.seed, args.seed + args.splits):
-        results = run(seed, hyper, steam)
+        results = run(seed, hyper, steam, unlabelled)
         runs.append(results)
         print(f"split seed {seed} (1600 train / 400 test):")
         for name, figures in results.items():

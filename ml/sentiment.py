@@ -8,11 +8,22 @@ into numbers:
 - `word_ngrams`: a multi-hot bag of word unigrams and bigrams;
 - `char_ngrams`: a multi-hot bag of character 2- to 5-grams (robust to typos and word forms).
 
-The model adds the BiLSTM's logit to the logit of a linear model over the two bags ("wide and
-deep"): on a couple of thousand sentences the bags give a strong start and the LSTM learns
-word order and negation on top. The vocabularies are stored as JSON lists (`vocabulary.json`)
-and the vectorisers rebuilt from them on load, so `model.keras` holds only numeric layers
-(loaded with safe mode on) and any Keras backend can run it.
+The model averages the BiLSTM's logit and the logit of a linear model over the two bags
+("wide and deep"): on a couple of thousand sentences the bags give a strong start and the LSTM
+learns word order and negation on top.
+
+So that it travels to a site whose reviews differ from the labelled sentences:
+
+- a review is scored sentence by sentence (`chunks`), its logit the mean of its sentences';
+  training does the same, each chunk weighted 1 / its review's chunk count;
+- the word embedding starts from vectors pre-trained on the labelled and the site's unlabelled
+  text (`pretrained_embedding`: positive PMI + truncated SVD), so a word the labels never
+  show ("fun" on a games site) starts next to the words it is used like;
+- one temperature, fitted on the validation split, calibrates the probabilities.
+
+The vocabularies are stored as JSON lists (`vocabulary.json`) and the vectorisers rebuilt from
+them on load, so `model.keras` holds only numeric layers (loaded with safe mode on) and any
+Keras backend can run it; the chunk size and temperature are in meta.json (`scoring`).
 """
 
 from __future__ import annotations
@@ -33,12 +44,12 @@ from ml.data import DataError
 from ml.progress import Progress, keras_callback, scaled
 
 FORMAT = "encore.sentiment"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: the model outputs a logit; chunked scoring and a temperature
 VOCABULARY_FILE = "vocabulary.json"
 MODEL_FILE = "model.keras"
 
 DEFAULTS: dict[str, Any] = {
-    "word_vocabulary": 8000,
+    "word_vocabulary": 20000,
     "ngram_vocabulary": 20000,
     "char_vocabulary": 20000,
     "sequence_length": 40,
@@ -55,6 +66,15 @@ DEFAULTS: dict[str, Any] = {
     "branches": "both",
     # LSTMs trained apart and averaged before joining the bag branch
     "lstm_members": 1,
+    # score (and train on) sentences: a review is cut into chunks of at most this many words,
+    # each scored, their logits averaged; 0 scores whole texts
+    "chunk_words": 40,
+    # word vectors pre-trained on labelled + unlabelled text (PPMI + SVD over this window of
+    # neighbours; 0: random start), then frozen or fine-tuned
+    "pretrain_window": 4,
+    "embedding_trainable": True,
+    # temperature scaling of the logit on the validation split
+    "calibrate": True,
 }
 
 
@@ -210,7 +230,57 @@ def read_texts(path: Path | str) -> list[str]:
     return texts
 
 
+# --- chunks: a long review is scored sentence by sentence ----------------------------------
+
+_SENTENCE_END = re.compile(r"(?<=[.!?;])(?=\s*\S)|\n+")
+
+
+def chunks(text: str, max_words: int) -> list[str]:
+    """A review cut at sentence ends (also where a full stop runs straight into the next
+    sentence, "gaming.Only"), a sentence longer than `max_words` into windows of that many words.
+
+    The labelled sentences this model learns from are one sentence long; reviews on a site are
+    several. A bag-of-n-grams logit summed over a long review adds up the small leanings of
+    every function word, so each chunk is scored apart and their logits averaged."""
+    pieces: list[str] = []
+    for sentence in _SENTENCE_END.split(text):
+        words = sentence.split()
+        if not words:
+            continue
+        for start in range(0, len(words), max_words):
+            pieces.append(" ".join(words[start : start + max_words]))
+    return pieces or [text]
+
+
+def chunk_texts(texts: Sequence[str], max_words: int) -> tuple[list[str], np.ndarray]:
+    """All chunks of `texts` in order, and for each the index of the text it came from."""
+    pieces: list[str] = []
+    owners: list[int] = []
+    for at, text in enumerate(texts):
+        parts = chunks(text, max_words)
+        pieces += parts
+        owners += [at] * len(parts)
+    return pieces, np.asarray(owners, dtype=np.int64)
+
+
+def per_text_mean(values: np.ndarray, owners: np.ndarray, n: int) -> np.ndarray:
+    counts = np.bincount(owners, minlength=n)
+    return np.bincount(owners, weights=values, minlength=n) / np.maximum(counts, 1)
+
+
 # --- vectorisation -------------------------------------------------------------------------
+
+
+def _text_vectorization(**config: Any) -> Any:
+    import keras
+
+    return keras.layers.TextVectorization(standardize=None, **config)
+
+
+_BAG_CONFIGS: dict[str, dict[str, Any]] = {
+    "word_ngrams": {"ngrams": 2, "output_mode": "multi_hot"},
+    "char_ngrams": {"split": "character", "ngrams": (2, 3, 4, 5), "output_mode": "multi_hot"},
+}
 
 
 @dataclass
@@ -222,48 +292,46 @@ class Vectorisers:
     char_ngrams: Any
 
     @classmethod
-    def learn(cls, texts: Sequence[str], hyper: dict[str, Any]) -> Vectorisers:
-        import keras
-
+    def learn(
+        cls, texts: Sequence[str], hyper: dict[str, Any], unlabelled: Sequence[str] = ()
+    ) -> Vectorisers:
+        """The bags' vocabularies come from the labelled texts only (an n-gram never seen with a
+        label has no weight to learn); the words' from the labelled and unlabelled texts, whose
+        embeddings are pre-trained on both."""
         normalised = np.asarray([normalise(t) for t in texts])
         layers = cls(
-            words=keras.layers.TextVectorization(
+            words=_text_vectorization(
                 max_tokens=hyper["word_vocabulary"],
-                standardize=None,
                 output_sequence_length=hyper["sequence_length"],
             ),
-            word_ngrams=keras.layers.TextVectorization(
-                max_tokens=hyper["ngram_vocabulary"],
-                standardize=None,
-                ngrams=2,
-                output_mode="multi_hot",
+            word_ngrams=_text_vectorization(
+                max_tokens=hyper["ngram_vocabulary"], **_BAG_CONFIGS["word_ngrams"]
             ),
-            char_ngrams=keras.layers.TextVectorization(
-                max_tokens=hyper["char_vocabulary"],
-                standardize=None,
-                split="character",
-                ngrams=(2, 3, 4, 5),
-                output_mode="multi_hot",
+            char_ngrams=_text_vectorization(
+                max_tokens=hyper["char_vocabulary"], **_BAG_CONFIGS["char_ngrams"]
             ),
         )
-        for layer in (layers.words, layers.word_ngrams, layers.char_ngrams):
-            layer.adapt(normalised)
+        everything = normalised
+        if len(unlabelled):
+            everything = np.concatenate([normalised, [normalise(t) for t in unlabelled]])
+        layers.words.adapt(everything)
+        layers.word_ngrams.adapt(normalised)
+        layers.char_ngrams.adapt(normalised)
         return layers
 
     @classmethod
     def from_vocabularies(cls, stored: dict[str, Any]) -> Vectorisers:
-        import keras
-
         def rebuild(entry: dict[str, Any]) -> Any:
             config = dict(entry["config"])
             if isinstance(config.get("ngrams"), list):  # JSON has no tuples
                 config["ngrams"] = tuple(config["ngrams"])
+            config.pop("standardize", None)
             vocabulary = entry["vocabulary"]
             if config.get("output_mode", "int") == "int":
                 vocabulary = vocabulary[2:]  # padding and OOV are added back by the layer
             else:
                 vocabulary = vocabulary[1:]  # OOV
-            return keras.layers.TextVectorization(vocabulary=vocabulary, **config)
+            return _text_vectorization(vocabulary=vocabulary, **config)
 
         return cls(
             words=rebuild(stored["words"]),
@@ -296,12 +364,75 @@ class Vectorisers:
         return arrays
 
 
+# --- pre-training the word embedding on review text ----------------------------------------
+
+
+def pretrained_embedding(
+    word_ids: np.ndarray, vocabulary_size: int, dim: int, window: int, seed: int
+) -> np.ndarray:
+    """Word vectors from the positive pointwise mutual information of words within `window`
+    of each other, reduced by a truncated SVD (Levy & Goldberg 2014: what skip-gram with
+    negative sampling factorises, computed in closed form). `word_ids` are the words
+    vectoriser's padded id rows (0 padding, 1 out of vocabulary; both left out).
+
+    Rows are scaled to unit length; a word with no neighbour gets a small random vector."""
+    import scipy.sparse
+    import scipy.sparse.linalg
+
+    rows: list[np.ndarray] = []
+    cols: list[np.ndarray] = []
+    weights: list[np.ndarray] = []
+    for offset in range(1, window + 1):
+        left, right = word_ids[:, :-offset].ravel(), word_ids[:, offset:].ravel()
+        valid = (left > 1) & (right > 1)
+        left, right = left[valid], right[valid]
+        weight = np.full(len(left), 1.0 / offset)  # nearer words count more, as in GloVe
+        rows += [left, right]
+        cols += [right, left]
+        weights += [weight, weight]
+    rng = np.random.default_rng(seed)
+    fallback = rng.normal(0, 0.1, (vocabulary_size, dim)).astype(np.float32)
+    if not rows or not sum(len(r) for r in rows):
+        return fallback
+    shape = (vocabulary_size, vocabulary_size)
+    counts = scipy.sparse.coo_matrix(
+        (np.concatenate(weights), (np.concatenate(rows), np.concatenate(cols))), shape=shape
+    ).tocsr()
+    counts.sum_duplicates()
+    total = counts.sum()
+    word = np.asarray(counts.sum(axis=1)).ravel()
+    context = np.asarray(counts.sum(axis=0)).ravel() ** 0.75  # smoothed context distribution
+    context /= context.sum()
+    coo = counts.tocoo()
+    pmi = np.log(coo.data * 1.0 / total) - np.log(word[coo.row] / total) - np.log(context[coo.col])
+    positive = pmi > 0
+    ppmi = scipy.sparse.csr_matrix(
+        (pmi[positive], (coo.row[positive], coo.col[positive])), shape=shape
+    )
+    if ppmi.nnz == 0:
+        return fallback
+    k = min(dim, min(shape) - 1)
+    start = rng.normal(size=vocabulary_size)
+    u, s, _ = scipy.sparse.linalg.svds(ppmi, k=k, v0=start)
+    vectors = np.zeros((vocabulary_size, dim), dtype=np.float64)
+    vectors[:, :k] = u * np.sqrt(s)
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    known = norms[:, 0] > 1e-8
+    out = fallback.copy()
+    out[known] = (vectors[known] / norms[known]).astype(np.float32)
+    out[0] = 0.0
+    return out
+
+
 # --- the model -----------------------------------------------------------------------------
 
 
-def build_models(sizes: dict[str, int], hyper: dict[str, Any]) -> dict[str, Any]:
+def build_models(
+    sizes: dict[str, int], hyper: dict[str, Any], embedding: np.ndarray | None = None
+) -> dict[str, Any]:
     """The two branches as models of their own (trained one after the other, each with its own
-    early stopping) and `combined`, which shares their layers and averages their logits.
+    early stopping) and `combined`, which shares their layers and averages their logits. Every
+    model outputs a logit: the loader applies the calibration and the sigmoid.
 
     Trained jointly, the LSTM overfits the 1-2k sentences before the bag branch has converged
     and the sum does worse than either alone; trained apart they make different mistakes, and
@@ -317,7 +448,15 @@ def build_models(sizes: dict[str, int], hyper: dict[str, Any]) -> dict[str, Any]
 
     lstm_logits = []
     for member in range(hyper["lstm_members"]):
-        x = layers.Embedding(sizes["words"], hyper["embedding_dim"], mask_zero=True)(words)
+        embed = layers.Embedding(
+            sizes["words"],
+            hyper["embedding_dim"],
+            mask_zero=True,
+            trainable=embedding is None or hyper["embedding_trainable"],
+        )
+        x = embed(words)
+        if embedding is not None:
+            embed.set_weights([embedding])
         x = layers.SpatialDropout1D(hyper["dropout"] / 2)(x)
         x = layers.Bidirectional(layers.LSTM(hyper["lstm_units"]))(x)
         x = layers.Dropout(hyper["dropout"])(x)
@@ -331,13 +470,13 @@ def build_models(sizes: dict[str, int], hyper: dict[str, Any]) -> dict[str, Any]
     )(bags)
 
     def model(logit: Any, name: str, trained: bool = True) -> Any:
-        built = keras.Model(inputs, layers.Activation("sigmoid", name="positive")(logit), name=name)
+        built = keras.Model(inputs, layers.Identity(name="logit")(logit), name=name)
         if not trained:
             return built  # uncompiled: it is saved and served, never fitted itself
         built.compile(
             optimizer=keras.optimizers.Adam(hyper["learning_rate"]),
-            loss="binary_crossentropy",
-            metrics=["accuracy"],
+            loss=keras.losses.BinaryCrossentropy(from_logits=True),
+            weighted_metrics=[keras.metrics.BinaryAccuracy(threshold=0.0)],
         )
         return built
 
@@ -350,10 +489,12 @@ def build_models(sizes: dict[str, int], hyper: dict[str, Any]) -> dict[str, Any]
     return models
 
 
-def _data_hash(texts: Sequence[str], labels: np.ndarray) -> str:
+def _data_hash(texts: Sequence[str], labels: np.ndarray, unlabelled: Sequence[str] = ()) -> str:
     digest = hashlib.sha256()
     for text, label in zip(texts, labels.tolist(), strict=True):
         digest.update(f"{label}\t{text}\n".encode())
+    for text in unlabelled:
+        digest.update(f"-\t{text}\n".encode())
     return digest.hexdigest()
 
 
@@ -372,6 +513,12 @@ def binary_metrics(labels: np.ndarray, probabilities: np.ndarray) -> dict[str, f
     }
 
 
+def log_loss(labels: np.ndarray, probabilities: np.ndarray) -> float:
+    p = np.clip(np.asarray(probabilities, dtype=np.float64), 1e-7, 1 - 1e-7)
+    y = np.asarray(labels, dtype=np.float64)
+    return float(-np.mean(y * np.log(p) + (1 - y) * np.log(1 - p)))
+
+
 def roc_auc(labels: np.ndarray, scores: np.ndarray) -> float:
     labels = np.asarray(labels).astype(bool)
     scores = np.asarray(scores, dtype=np.float64)
@@ -388,19 +535,75 @@ def roc_auc(labels: np.ndarray, scores: np.ndarray) -> float:
     return float((ranks[labels].sum() - positives * (positives + 1) / 2) / (positives * negatives))
 
 
+def sigmoid(x: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-np.clip(x, -60, 60)))
+
+
+def fit_temperature(logits: np.ndarray, labels: np.ndarray) -> float:
+    """The temperature T minimising the log loss of sigmoid(logit / T) (Guo et al. 2017):
+    one number, so the ranking and the 0.5 threshold stay as they are. T is kept in [0.5, 20]:
+    a validation split the model separates perfectly would otherwise drive T to 0 and every
+    probability to 0 or 1."""
+    logits = np.asarray(logits, dtype=np.float64)
+    y = np.asarray(labels, dtype=np.float64)
+    if len(np.unique(y)) < 2 or not np.any(logits):
+        return 1.0
+    grid = np.exp(np.linspace(np.log(0.5), np.log(20.0), 161))
+    losses = [log_loss(y, sigmoid(logits / t)) for t in grid]
+    return float(grid[int(np.argmin(losses))])
+
+
+class _Batches:
+    """Chunks vectorised a batch at a time (the bags are ~40k wide: 8k reviews at once would
+    take gigabytes), fed to a logit model."""
+
+    def __init__(self, vectorisers: Vectorisers, model: Any, batch: int = 256) -> None:
+        self.vectorisers, self.model, self.batch = vectorisers, model, batch
+
+    def logits(self, pieces: Sequence[str]) -> np.ndarray:
+        out = [np.zeros(0, dtype=np.float32)]
+        for start in range(0, len(pieces), self.batch):
+            inputs = self.vectorisers(list(pieces[start : start + self.batch]))
+            out.append(np.asarray(self.model.predict_on_batch(inputs), dtype=np.float32)[:, 0])
+        return np.concatenate(out)
+
+    def text_logits(self, texts: Sequence[str], hyper: dict[str, Any]) -> np.ndarray:
+        if hyper["chunk_words"]:
+            pieces, owners = chunk_texts(texts, hyper["chunk_words"])
+            return per_text_mean(self.logits(pieces), owners, len(texts))
+        return self.logits(texts).astype(np.float64)
+
+
+def _chunked(
+    texts: Sequence[str], labels: np.ndarray, hyper: dict[str, Any]
+) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """Training examples: each chunk with its review's label, weighted 1 / its review's chunk
+    count so that a long review counts as much as a one-line one."""
+    if not hyper["chunk_words"]:
+        return list(texts), labels, np.ones(len(texts), dtype=np.float32)
+    pieces, owners = chunk_texts(texts, hyper["chunk_words"])
+    counts = np.bincount(owners, minlength=len(texts))
+    return pieces, labels[owners], (1.0 / counts[owners]).astype(np.float32)
+
+
 def train_sentiment(
     texts: list[str],
     labels: np.ndarray,
     out_dir: Path | str,
     *,
+    unlabelled: Sequence[str] = (),
     seed: int = 0,
     progress: Progress | None = None,
     **hyper: Any,
 ) -> dict[str, float]:
     """Train on labelled texts (1 positive, 0 negative) and write the model directory.
 
-    A stratified `validation_fraction` of the data is held out for early stopping; the
-    returned metrics (also in meta.json) are measured on it.
+    `unlabelled`: review texts of the site without labels (those of people who let their
+    reviews train models); the word embedding is pre-trained on them with the labelled texts,
+    and the bags leave out terms much more common there than in the labelled texts.
+
+    A stratified `validation_fraction` of the data is held out for early stopping and the
+    temperature; the returned metrics (also in meta.json) are measured on it.
     """
     import keras
 
@@ -415,29 +618,51 @@ def train_sentiment(
         raise ValueError("training needs both positive (1) and negative (0) examples")
     report = progress or (lambda fraction, stage: None)
     keras.utils.set_random_seed(seed)
+    # the same text twice adds nothing to the statistics but weight; order kept for the hash
+    site = list(dict.fromkeys(t for t in unlabelled if t.strip()))
 
     train_at, valid_at = _stratified_split(labels, hp["validation_fraction"], seed)
     train_texts = [texts[i] for i in train_at]
+    valid_texts = [texts[i] for i in valid_at]
+    train_pieces, y_train, w_train = _chunked(train_texts, labels[train_at], hp)
+    valid_pieces, y_valid, w_valid = _chunked(valid_texts, labels[valid_at], hp)
+    site_pieces = chunk_texts(site, hp["chunk_words"])[0] if hp["chunk_words"] else site
+
     report(0.0, "learning vocabularies")
-    vectorisers = Vectorisers.learn(train_texts, hp)
-    x_train = vectorisers(train_texts)
-    x_valid = vectorisers([texts[i] for i in valid_at])
+    vectorisers = Vectorisers.learn(train_pieces, hp, site_pieces)
+    metrics: dict[str, float] = {}
+    x_train = vectorisers(train_pieces)
+    x_valid = vectorisers(valid_pieces)
     sizes = {name: int(array.shape[1]) for name, array in x_train.items()}
     sizes["words"] = vectorisers.words.vocabulary_size()
 
-    models = build_models(sizes, hp)
+    embedding = None
+    if hp["pretrain_window"]:
+        report(0.03, "pre-training word vectors")
+        corpus = [*train_pieces, *site_pieces]
+        ids = np.concatenate(
+            [
+                np.asarray(vectorisers.words(np.asarray([normalise(t) for t in batch])))
+                for batch in (corpus[i : i + 2048] for i in range(0, len(corpus), 2048))
+            ]
+        )
+        embedding = pretrained_embedding(
+            ids, sizes["words"], hp["embedding_dim"], hp["pretrain_window"], seed
+        )
+
+    models = build_models(sizes, hp, embedding)
     lstms = [f"lstm_{i}" for i in range(hp["lstm_members"])]
     branches = {"both": [*lstms, "bag"], "lstm": lstms, "bag": ["bag"]}[hp["branches"]]
-    metrics: dict[str, float] = {}
     for step, branch in enumerate(branches):
         stop = keras.callbacks.EarlyStopping(
             monitor="val_loss", patience=hp["patience"], restore_best_weights=True
         )
-        share = 0.9 / len(branches)
+        share = 0.85 / len(branches)
         models[branch].fit(
             x_train,
-            labels[train_at],
-            validation_data=(x_valid, labels[valid_at]),
+            y_train,
+            sample_weight=w_train,
+            validation_data=(x_valid, y_valid, w_valid),
             epochs=hp["epochs"],
             batch_size=hp["batch_size"],
             callbacks=[
@@ -450,8 +675,15 @@ def train_sentiment(
         )
         metrics[f"{branch}_epochs"] = float(stop.stopped_epoch or hp["epochs"])
     model = models["combined"] if hp["branches"] == "both" else models[hp["branches"]]
-    valid_probabilities = model.predict(x_valid, verbose=0, batch_size=256)[:, 0]
+    del x_train, x_valid
+
+    scorer = _Batches(vectorisers, model)
+    valid_logits = scorer.text_logits(valid_texts, hp)
+    temperature = fit_temperature(valid_logits, labels[valid_at]) if hp["calibrate"] else 1.0
+    valid_probabilities = sigmoid(valid_logits / temperature)
     metrics.update(binary_metrics(labels[valid_at], valid_probabilities))
+    metrics["log_loss"] = log_loss(labels[valid_at], valid_probabilities)
+    metrics["temperature"] = temperature
 
     scaled(progress, 0.95, 1.0)(0.0, "saving")
     with writing(out_dir) as tmp:
@@ -461,10 +693,15 @@ def train_sentiment(
             tmp,
             FORMAT,
             FORMAT_VERSION,
-            data_hash=_data_hash(texts, labels),
+            data_hash=_data_hash(texts, labels, site),
             hyperparameters={**hp, "seed": seed},
+            scoring={"chunk_words": hp["chunk_words"], "temperature": temperature},
             metrics=metrics,
-            examples={"train": len(train_at), "validation": len(valid_at)},
+            examples={
+                "train": len(train_at),
+                "validation": len(valid_at),
+                "unlabelled": len(site),
+            },
         )
     report(1.0, "done")
     return metrics
@@ -491,16 +728,20 @@ class SentimentModel:
     """A trained sentiment model: `predict(texts)` gives the probability each is positive."""
 
     def __init__(self, model: Any, vectorisers: Vectorisers, meta: dict[str, Any]) -> None:
-        self._model = model
-        self._vectorisers = vectorisers
+        self._scorer = _Batches(vectorisers, model)
+        self._scoring = {"chunk_words": 0, "temperature": 1.0, **meta.get("scoring", {})}
         self.meta = meta
         self.version = f"{meta['created_at']}-{str(meta.get('data_hash', ''))[:8]}"
 
-    def predict(self, texts: list[str]) -> np.ndarray:
+    def logits(self, texts: Sequence[str]) -> np.ndarray:
+        """Uncalibrated: the mean over a text's chunks of the two branches' averaged logit."""
+        return self._scorer.text_logits(list(texts), self._scoring)
+
+    def predict(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:
             return np.zeros(0, dtype=np.float32)
-        inputs = self._vectorisers(list(texts))
-        return np.asarray(self._model.predict(inputs, verbose=0, batch_size=256))[:, 0]
+        logits = self.logits(texts) / self._scoring["temperature"]
+        return sigmoid(logits).astype(np.float32)
 
 
 def load_sentiment(model_dir: Path | str) -> SentimentModel:

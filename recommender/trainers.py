@@ -44,11 +44,17 @@ def train_sentiment(snapshot: Path, out_dir: Path, seed: int, progress: Progress
 
     texts: list[str] = []
     labels: list[int] = []
+    # The rest of the text (reviews without stars, or with 3) is unlabelled: it pre-trains the
+    # word vectors on how this site's people write (the snapshot holds only the reviews of
+    # people who let their text train the models).
+    unlabelled: list[str] = []
     for review in read_reviews(snapshot / REVIEWS):
         label = None if review.rating is None else weak_label(review.rating)
         if label is not None:
             texts.append(review.text)
             labels.append(label)
+        elif review.text.strip():
+            unlabelled.append(review.text)
     positives = sum(labels)
     if positives < 5 or len(labels) - positives < 5:
         # No counts: staff read this error, and a count of a few reviews is a count of people.
@@ -57,7 +63,12 @@ def train_sentiment(snapshot: Path, out_dir: Path, seed: int, progress: Progress
             "let their review text train it; the snapshot has fewer"
         )
     metrics = train_sentiment(
-        texts, np.asarray(labels, dtype=np.int32), out_dir, seed=seed, progress=progress
+        texts,
+        np.asarray(labels, dtype=np.int32),
+        out_dir,
+        seed=seed,
+        progress=progress,
+        unlabelled=unlabelled,
     )
     return TrainResult(metrics, _hyperparameters(out_dir))
 

@@ -21,6 +21,12 @@ def register(subparsers: Subparsers) -> None:
     )
     train.add_argument("--data", type=Path, required=True, help="labelled.csv")
     train.add_argument("--out", type=Path, required=True, help="model directory to write")
+    train.add_argument(
+        "--unlabelled",
+        type=Path,
+        help="CSV with a text column: the site's review texts without labels (word vectors "
+        "are pre-trained on them)",
+    )
     train.add_argument("--seed", type=int, default=0)
     train.add_argument("--epochs", type=positive_int)
     train.add_argument("--patience", type=positive_int)
@@ -50,9 +56,12 @@ def run_train(args: argparse.Namespace) -> None:
     names = ("epochs", "patience", "batch_size", "learning_rate", "embedding_dim", "lstm_units",
              "dropout")  # fmt: skip
     hyper = {n: getattr(args, n) for n in names if getattr(args, n) is not None}
+    unlabelled = read_texts(args.unlabelled) if args.unlabelled else []
     with progress_bar("training sentiment") as report:
-        metrics = train_sentiment(texts, labels, args.out, seed=args.seed, progress=report, **hyper)
-    print(json.dumps({"model": str(args.out), "examples": len(texts), "validation": metrics},
+        metrics = train_sentiment(texts, labels, args.out, unlabelled=unlabelled, seed=args.seed,
+                                  progress=report, **hyper)  # fmt: skip
+    print(json.dumps({"model": str(args.out), "examples": len(texts),
+                      "unlabelled": len(unlabelled), "validation": metrics},
                      indent=2))  # fmt: skip
 
 

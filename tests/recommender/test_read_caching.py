@@ -89,8 +89,13 @@ def test_switching_personalisation_off_is_seen_at_once(api, user, listed):
 
 
 @pytest.fixture
-def redis_commands(monkeypatch):
-    """Each command or pipeline sent to Redis from now on (a round trip each)."""
+def redis_commands(monkeypatch, settings):
+    """Each command or pipeline sent to Redis from now on (a round trip each).
+
+    Impressions are left out: in production a process pushes its requests' impressions to Redis
+    in one batch a second (IMPRESSION_BATCH_S), never within the request whose round trips are
+    counted here (test_impressions_lists.py covers them)."""
+    settings.RECORD_IMPRESSIONS = False
     sent: list[object] = []
     send = AbstractConnection.send_packed_command
 
