@@ -53,12 +53,18 @@ pytest: venv
 	$(PY) -m pytest $(ARGS)
 
 # Everything that touches the database again on PostgreSQL, with Redis and real worker processes.
+# Two processes (pytest-xdist, a test database each) for the tests that only need the database
+# and Redis; one at a time for those that start workers or browsers, or stop the services
+# (they share the broker and the machine's PostgreSQL and Redis).
+PG_ENV = DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL)
 pytest-pg: venv
-	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) \
-		$(PY) -m pytest tests/entertainment tests/recommender tests/e2e tests/browser $(ARGS)
+	$(PG_ENV) $(PY) -m pytest -n 2 -m "not worker and not browser" \
+		tests/entertainment tests/recommender $(ARGS)
+	$(PG_ENV) $(PY) -m pytest -m "worker or browser" tests/entertainment tests/recommender $(ARGS)
+	$(PG_ENV) $(PY) -m pytest tests/e2e tests/browser $(ARGS)
 
 test: lint typecheck contracts browser
-	$(PY) -m pytest -m "not worker"
+	$(PY) -m pytest -n 2 -m "not worker"
 	$(MAKE) pytest-pg
 
 bench: venv wrk
