@@ -24,6 +24,10 @@ UP_NEXT = 10
 CACHE_TTL_S = 24 * 3600
 
 
+# How long a "playing now" steers up next without a stored play behind it (a long track).
+NOW_PLAYING_TTL_S = 1800
+
+
 def up_next_key(user_id: int) -> str:
     return f"upnext:{user_id}"
 
@@ -53,11 +57,23 @@ def active_version_label() -> str | None:
     return None if current.sequence_path is None else current.label
 
 
+def now_playing_key(user_id: int) -> str:
+    return f"upnext:now:{user_id}"
+
+
+def playing_now(user_id: int, item_id: int) -> None:
+    """What the person's player says is playing (never stored as history): their up next
+    follows it for NOW_PLAYING_TTL_S, as if it were their latest play."""
+    caching.put(now_playing_key(user_id), item_id, NOW_PLAYING_TTL_S)
+    caching.delete([up_next_key(user_id)])
+
+
 def up_next(user_id: int, k: int = UP_NEXT) -> list[Entry]:
     """The person's up-next list: from the cache while it is current, else computed now from
-    their latest plays, leaving out everything they have played, rated or reviewed."""
+    their latest plays (and what is playing now, when a player said so), leaving out
+    everything they have played, rated or reviewed."""
     key, stamp_key = up_next_key(user_id), lists.stamp_key(user_id)
-    cached = caching.get_many([key, stamp_key])
+    cached = caching.get_many([key, stamp_key, now_playing_key(user_id)])
     # The person's arm where an experiment runs: its key keeps the arms' lists apart.
     serves = serving.active(user_id)
     stamp, active = lists.stamp(user_id, cached), serves.key
@@ -69,7 +85,12 @@ def up_next(user_id: int, k: int = UP_NEXT) -> list[Entry]:
         .order_by("-started_at", "-pk")
         .values_list("item_id", flat=True)[:HISTORY]
     )[::-1]
+    playing = cached.get(now_playing_key(user_id))
+    if isinstance(playing, int) and (not recent or recent[-1] != playing):
+        recent.append(playing)
     owned = personal.owned(user_id) if recent else set()
+    if isinstance(playing, int):
+        owned.add(playing)
     try:
         entries = next_items(recent, exclude=owned, k=k, current=serves)
         entries = controls.arranged_for(user_id, entries)  # their list style, diversity

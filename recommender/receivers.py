@@ -22,6 +22,7 @@ from entertainment.activity.signals import (
     dismissal_changed,
     events_ingested,
     history_changing,
+    now_playing,
     play_recorded,
     rating_recorded,
     review_recorded,
@@ -52,6 +53,11 @@ def score_new_review(sender: Any, review_id: int, **kwargs: Any) -> None:
 def follow_event(sender: Any, user_id: int, **kwargs: Any) -> None:
     # The person's lists (For you, up next) are stale now; their next read computes them.
     lists.touch([user_id])
+
+
+@receiver(now_playing)
+def follow_now_playing(sender: Any, user_id: int, item_id: int, **kwargs: Any) -> None:
+    realtime.playing_now(user_id, item_id)
 
 
 @receiver(events_ingested)

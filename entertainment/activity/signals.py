@@ -34,6 +34,9 @@ review_recorded = Signal()
 # person, the id of the newest play the batch stored), review_ids (list[int]: reviews written
 # or rewritten, whose sentiment is now empty)
 events_ingested = Signal()
+# kwargs: user_id, item_id. What a person's player says is playing right now (ListenBrainz's
+# playing_now): nothing is stored, but their "up next" follows it. Sent at once (no transaction).
+now_playing = Signal()
 # kwargs: user_id, item_id, dismissed (bool: True for "not for me", False for its undoing)
 dismissal_changed = Signal()
 # kwargs: user_ids (list[int]). Sent inside the writing transaction, *before* a stored rating,

@@ -171,6 +171,15 @@ def _by_name(music_type: str, digests: set[str]) -> dict[str, int]:
     return found
 
 
+def known(track: Track) -> int | None:
+    """The catalogue item of a track, without adding one (what "playing now" may look up)."""
+    index_music()
+    by_mbid = _by_external_id(MUSICBRAINZ, {track.recording_mbid})
+    return by_mbid.get(track.recording_mbid) or _by_name(MusicType.TRACK, {track.digest}).get(
+        track.digest
+    )
+
+
 def resolve(tracks: Sequence[Track], source: str) -> list[int]:
     """The item id of each track, in order; unknown ones are added, marked with `source`."""
     index_music()

@@ -32,12 +32,13 @@ from rest_framework.exceptions import AuthenticationFailed
 from entertainment.accounts.models import User
 from entertainment.accounts.tokens import ApiTokenAuthentication
 from entertainment.activity.models import Play
+from entertainment.activity.signals import now_playing
 from entertainment.catalogue.models import Kind
 from entertainment.throttling import ResilientUserRateThrottle
 
 from . import plex
 from .listens import ListenError, check_submission, store
-from .matching import artist_name
+from .matching import artist_name, known
 from .models import PlexWebhook
 
 log = logging.getLogger(__name__)
@@ -119,7 +120,10 @@ def submit_listens(request: HttpRequest) -> HttpResponse:
         return _error(400, error.message)
     if listen_type != "playing_now":
         store(user, listens)
-    # playing_now is only ever kept for a moment by ListenBrainz; Encore keeps nothing of it.
+    elif not user.privacy.history_paused and (item := known(listens[0].track)) is not None:
+        # Kept for a moment by ListenBrainz; Encore stores nothing of it, but "up next" follows
+        # it (a track the catalogue lacks is not added for a listen that is not stored).
+        now_playing.send(sender=User, user_id=user.pk, item_id=item)
     return JsonResponse({"status": "ok"})
 
 
