@@ -116,9 +116,15 @@ def read_reviews(path: Path | str) -> list[Review]:
     return out
 
 
+def _exact(value: float) -> str:
+    """A number as written back exactly: `{:g}` keeps six digits, which turned Unix seconds
+    into thousands of seconds (964982703 -> 9.64983e+08) and a history's order with them."""
+    return str(int(value)) if float(value).is_integer() else repr(float(value))
+
+
 def write_interactions(path: Path | str, interactions: Iterable[Interaction]) -> None:
     rows = (
-        [it.user, it.item, "" if it.timestamp is None else f"{it.timestamp:g}", f"{it.weight:g}"]
+        [it.user, it.item, "" if it.timestamp is None else _exact(it.timestamp), _exact(it.weight)]
         for it in interactions
     )
     write_rows(path, INTERACTION_COLUMNS, rows)

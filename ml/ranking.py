@@ -18,7 +18,8 @@ Two ways of ranking, the same score:
   successors of their last item, the item-kNN (and EASE, when the model has it) neighbours of
   their recent items and the most popular items; only those are scored. The softmax's
   normaliser is then estimated from the candidates (where its mass is) and a fixed uniform
-  sample of the other items; the EASE part is divided by the best candidate's EASE score.
+  sample of the other items; the EASE part (its rows weighted by ease_decay^age, as offline) is
+  divided by the best candidate's EASE score.
 
 Arrays are memory-mapped: processes serving the same version share the pages, and a million-item
 model costs a process only the pages its requests touch, plus the ANN index.
@@ -35,7 +36,7 @@ import numpy as np
 
 from ml.ann import ItemIndex
 from ml.artefacts import ArtefactError, read_meta
-from ml.hybrid import ANN_DIR, DEFAULT_WEIGHTS, FORMAT, FORMAT_VERSION, Components, Visual
+from ml.hybrid import ANN_DIR, DEFAULT_WEIGHTS, FORMAT, SUPPORTED_VERSIONS, Components, Visual
 from ml.serving import SequenceServer, top_k_row
 
 # Below this many items the exact ranking is as fast as the two-stage one (bench/ml_serving.py).
@@ -45,6 +46,9 @@ EXACT_BELOW = 50_000
 ANN_CANDIDATES = 256
 RECENT = 20
 POPULAR_CANDIDATES = 100
+# The strongest weights of each recent item's EASE list that make candidates (a list holds
+# ml.hybrid.EASE_NEIGHBOURS, strongest first; all of them score the candidates).
+EASE_CANDIDATES = 200
 NORMALISER_SAMPLE = 2048
 # A co-play needs this many people behind it, so no list reveals one person's history.
 MIN_CO_PLAY_PEOPLE = 2
@@ -159,7 +163,7 @@ class Ranker:
         """A hybrid directory (ml.hybrid.train); the artwork model's directory when there is one
         (trained on its own, it may be of another version), else the hybrid's own `artwork/`."""
         model_dir = Path(model_dir)
-        meta = read_meta(model_dir, FORMAT, [FORMAT_VERSION])
+        meta = read_meta(model_dir, FORMAT, SUPPORTED_VERSIONS)
         sequence = SequenceServer.load(model_dir / "sequence", mmap=True)
         parts = Components.load(model_dir, serving=True)
         visual = Visual.load(Path(artwork_dir) if artwork_dir else model_dir / "artwork")
@@ -226,11 +230,12 @@ class Ranker:
         return np.asarray(self.sequence.query(state, last), dtype=np.float32)
 
     def _ease_rows(self, hist: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
-        """The history items' EASE lists (items, weights), when the blend uses them."""
+        """The history items' EASE lists (items, weights times ease_decay^age), when the blend
+        uses them."""
         lists = self.parts.ease
         if lists is None or not self.weights["ease"] or not len(hist):
             return None
-        return lists.rows(hist)
+        return lists.rows(hist, self.weights["ease_decay"])
 
     def _candidates(
         self, query: np.ndarray, hist: np.ndarray, ease: tuple[np.ndarray, np.ndarray] | None
@@ -241,7 +246,7 @@ class Ranker:
             found.append(self.parts.successors[int(hist[-1])])
             found.append(self.parts.neighbours[hist[-RECENT:]].ravel())
         if ease is not None:
-            found.append(ease[0][-RECENT:].ravel())
+            found.append(ease[0][-RECENT:, :EASE_CANDIDATES].ravel())
         merged = np.unique(np.concatenate([np.asarray(f, dtype=np.int64) for f in found]))
         return merged[merged >= 0]
 

@@ -59,7 +59,13 @@ def test_reviews_keep_their_text_byte_for_byte(tmp_path):
 
 
 def test_ids_and_timestamps_round_trip(tmp_path):
-    rows = [Interaction("user,1", 'item "a"\u2028', 1.5, 2.0), Interaction("u\n2", "b", None, 1.0)]
+    rows = [
+        Interaction("user,1", 'item "a"\u2028', 1.5, 2.0),
+        Interaction("u\n2", "b", None, 1.0),
+        # Unix seconds and hours played keep every digit (the order of a history rides on them).
+        Interaction("u3", "c", 964982703.0, 12.345678901),
+        Interaction("u3", "d", 964982704.0, 0.1),
+    ]
     write_interactions(tmp_path / "I.csv", rows)
     assert read_interactions(tmp_path / "I.csv") == rows
 

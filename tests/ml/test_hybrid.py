@@ -213,10 +213,12 @@ def with_ease_lists(out, rows, target, l2=10.0):
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("ease_decay", [1.0, 0.7])
 @pytest.mark.parametrize("two_stage", [False, True])
-def test_served_scores_are_the_blend_with_the_ease_part(trained, tmp_path, two_stage):
+def test_served_scores_are_the_blend_with_the_ease_part(trained, tmp_path, two_stage, ease_decay):
     """With EASE lists and a weight for them, the served score is the offline blend's with the
-    EASE part (each history's EASE scores over its best one), exact and two-stage."""
+    EASE part (each history's EASE scores over its best one; with ease_decay < 1 each history
+    item's row weighted by ease_decay^age), exact and two-stage."""
     from ml.ann import ItemIndex
     from ml.hybrid import ANN_DIR
     from ml.ranking import EXACT_BELOW, Ranker
@@ -224,7 +226,7 @@ def test_served_scores_are_the_blend_with_the_ease_part(trained, tmp_path, two_s
 
     out, rows, _ = trained
     model = with_ease_lists(out, rows, tmp_path / "model")
-    weights = {**Ranker.load(out).weights, "ease": 0.5}
+    weights = {**Ranker.load(out).weights, "ease": 0.5, "ease_decay": ease_decay}
     ranker = Ranker(
         SequenceServer.load(model / "sequence", mmap=True),
         Components.load(model, serving=True),
