@@ -383,3 +383,46 @@ def test_the_webhook_secret_never_reaches_the_request_log(client, caplog):
         client.post(f"/hooks/jellyfin/{secret}/", {}, content_type="application/json")
         client.get(f"/hooks/jellyfin/{secret}/")
     assert secret not in caplog.text
+
+
+def test_a_connection_brings_two_peoples_history_and_pushes_both_their_playlists(
+    serving_model, fresh_lists
+):
+    ann, bob = UserFactory(), UserFactory()
+    with running(FakeServer(api_key=KEY)) as server:
+        server.users = [{"Id": "a" * 32, "Name": "ann"}, {"Id": "b" * 32, "Name": "bob"}]
+        films: list[dict[str, Any]] = [
+            {"Id": server.new_id(), "Name": f"Film {n}", "Type": "Movie",
+             "ProductionYear": 2000 + n, "ImageTags": {"Primary": "x"}}
+            for n in range(6)
+        ]  # fmt: skip
+        server.items = films
+        server.images = {f["Id"]: png((20 * n, 90, 160)) for n, f in enumerate(films)}
+        server.user_data = {
+            "a" * 32: {films[0]["Id"]: {"PlayCount": 2, "Played": True}},
+            "b" * 32: {films[1]["Id"]: {"PlayCount": 1, "Played": True}},
+        }
+        connection = _connection(server)
+        sync(connection)
+        _confirm(ann, "a" * 32)
+        _confirm(bob, "b" * 32)
+        sync(connection)
+        assert Play.objects.get(user=ann).item.title == "Film 0"
+        assert Play.objects.get(user=bob).item.title == "Film 1"
+        ours = {s.server_id: s.item for s in ServerItem.objects.select_related("item")}
+        assert all(item.artwork for item in ours.values())
+        by_title = {item.title: item for item in ours.values()}
+        serving_model(
+            list(ours.values()),
+            follows={by_title["Film 0"].pk: by_title["Film 4"].pk,
+                     by_title["Film 1"].pk: by_title["Film 5"].pk},
+        )  # fmt: skip
+        assert push_playlists(connection.pk) == 4
+        mine = {
+            (p["UserId"], p["Name"]): [i for _, i in p["entries"]]
+            for p in server.playlists.values()
+        }
+        assert mine[("a" * 32, "Because you watched Film 0")][0] == films[4]["Id"]
+        assert mine[("b" * 32, "Because you watched Film 1")][0] == films[5]["Id"]
+        assert films[0]["Id"] not in mine[("a" * 32, "Encore: for you")]
+        assert films[1]["Id"] not in mine[("b" * 32, "Encore: for you")]
