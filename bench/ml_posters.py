@@ -1,7 +1,7 @@
 """Artwork CNN on real film posters, against a colour histogram.
 
     .venv/bin/python bench/ml_posters.py [--data DIR] [--seed 0] [--set k=v ...]
-                                         [--histogram-only]
+                                         [--histogram-only] [--model DIR]
 
 The protocol of the data README (DIR/README.md, default ../shared/data from the repository):
 the 4,069 posters of DIR/movielens-posters (posters.csv: file,movieId,imdbId,label =
@@ -19,6 +19,9 @@ CNN is trained through ml.artwork's normal API: the images folder is the whole p
 training films with all their MovieLens genres; the Comedy/Drama labels of the queries are
 never seen. Prints both figures for both embeddings, the CNN's deltas to the histogram, the
 majority class and the expected overlap of random neighbours, and the training time.
+
+With --model DIR the trained model is kept in DIR; when DIR already holds one (trained by this
+script on the same split), it is evaluated as it is, without training.
 """
 
 from __future__ import annotations
@@ -140,7 +143,7 @@ def figures(
 
 
 def train_cnn(
-    posters: Posters, seed: int, hyper: dict[str, Any], work: Path
+    posters: Posters, seed: int, hyper: dict[str, Any], work: Path, out: Path
 ) -> tuple[dict[str, float], float, Any]:
     labels = work / "labels.csv"
     with labels.open("w", newline="", encoding="utf-8") as handle:
@@ -149,9 +152,9 @@ def train_cnn(
         for i in posters.train:
             writer.writerow([posters.files[i], "|".join(sorted(posters.genres[i]))])
     started = time.perf_counter()
-    metrics = train_artwork(posters.folder, labels, work / "model", seed=seed, **hyper)
+    metrics = train_artwork(posters.folder, labels, out, seed=seed, **hyper)
     seconds = time.perf_counter() - started
-    return metrics, seconds, load_artwork(work / "model")
+    return metrics, seconds, load_artwork(out)
 
 
 def main() -> None:
@@ -163,6 +166,11 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0, help="the CNN's training seed")
     parser.add_argument("--set", nargs="*", default=[], help="hyperparameter overrides k=v")
     parser.add_argument("--histogram-only", action="store_true", help="skip the CNN")
+    parser.add_argument(
+        "--model", type=Path,
+        help="model directory: evaluate it if it holds a model (no training, --seed and --set "
+        "ignored), else train into it and keep it",
+    )  # fmt: skip
     args = parser.parse_args()
     hyper = {k: json.loads(v) for k, v in (item.split("=", 1) for item in args.set)}
 
@@ -186,8 +194,19 @@ def main() -> None:
     if args.histogram_only:
         return
 
+    trained = args.model is None or not (args.model / "meta.json").exists()
     with tempfile.TemporaryDirectory() as tmp:
-        metrics, seconds, model = train_cnn(posters, args.seed, hyper, Path(tmp))
+        if trained:
+            out = args.model if args.model is not None else Path(tmp) / "model"
+            metrics, seconds, model = train_cnn(posters, args.seed, hyper, Path(tmp), out)
+        else:
+            model = load_artwork(args.model)
+            expected = [posters.files[i] for i in posters.train]
+            if list(model.meta["file_ids"]) != expected:
+                raise SystemExit(
+                    f"error: {args.model} was not trained on this split's training posters"
+                )
+            metrics, seconds = model.meta["metrics"], float("nan")
         # The model's own embeddings.npy covers labels.csv (the training films) in its order.
         train_vectors = model.embeddings
         test_vectors = model.embed([posters.folder / posters.files[i] for i in posters.test])
@@ -195,8 +214,13 @@ def main() -> None:
     print(row.format("CNN embedding", *figures(cnn)))
     print(row.format("CNN - histogram", *figures(cnn, histogram, lambda a, b: a - b, "+.3f")))
     print(row.format("CNN / histogram", *figures(cnn, histogram, lambda a, b: a / b)))
+    when = (
+        f"trained in {seconds:.1f} s on {os.cpu_count()} cores"
+        if trained
+        else f"the model in {args.model}, trained earlier"
+    )
     print(
-        f"trained in {seconds:.1f} s on {os.cpu_count()} cores "
+        f"{when} "
         f"({metrics.get('pretraining_epochs', 0):.0f} pre-training epochs on "
         f"{metrics.get('unlabelled_images', 0):.0f} images, {metrics['epochs_trained']:.0f} "
         f"epochs on genres; hyperparameters {json.dumps(model.meta['hyperparameters'])})"

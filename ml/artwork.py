@@ -2,10 +2,11 @@
 
 A small convolutional network trained from scratch (no downloaded weights) on random views of
 the images, with a colour histogram that the network computes (and tunes) beside its
-convolutions. The embedding is the image's genre logits less their catalogue mean, placed in 64
-dimensions without changing cosines and L2-normalised: cosine similarity between items'
-artwork, used for "looks like Y" and for items with no plays. Optionally (off by default: too
-slow for its gain on two CPU cores), a SimCLR contrastive loss learns from every image of the
+convolutions. The embedding mixes the network's genre logits, its colour histogram and a little
+of its penultimate layer (each centred on the catalogue, unit length, weighted: MIX_WEIGHTS),
+rotated into 64 dimensions and L2-normalised: cosine similarity between items' artwork, used
+for "looks like Y" and for items with no plays. Optionally (off by default: too slow for its
+gain on two CPU cores), a SimCLR contrastive loss learns from every image of the
 folder, listed or not, before and beside the genres.
 
 Input: a folder of images and a `file,genres` CSV (genres '|'-separated, file relative to the
@@ -57,6 +58,12 @@ DEFAULTS: dict[str, Any] = {
     "contrastive_weight": 0.0,
     "temperature": 0.2,
 }
+
+# The embedding mixes blocks of the trained network, each centred on the catalogue and of unit
+# length, with these weights: the genre logits, the square root of the network's own colour
+# histogram, and a little of the penultimate layer; then rotated into 64 dimensions (principal
+# axes over the catalogue). Chosen on held-out training films (ml/README.md, "Artwork CNN").
+MIX_WEIGHTS: dict[str, float] = {"logits": 1.0, "colours": 1.0, "penultimate": 0.25}
 
 
 class ArtworkDataError(DataError):
@@ -238,7 +245,8 @@ def build_models(genre_count: int, hyper: dict[str, Any]) -> tuple[Any, Any]:
     # The embedding is the image's genre logits less their catalogue mean (set after training:
     # the layer never runs in training mode), placed in 64 dimensions by a fixed map that
     # keeps cosines. On posters, neighbours by centred logits share genres more often than
-    # neighbours by the penultimate layer (ml/README.md, "Artwork CNN").
+    # neighbours by the penultimate layer (ml/README.md, "Artwork CNN"). This output is the
+    # embedding of models saved before the mixed one (Mixer), which reads the layers below.
     centred = layers.BatchNormalization(center=False, scale=False, name="centre")(logits)
     placed = layers.Dense(
         EMBEDDING_DIM, use_bias=False, trainable=False, name="place",
@@ -507,8 +515,11 @@ def train_artwork(
     )
 
     scaled(progress, 0.9, 1.0)(0.0, "evaluating")
-    centre_embeddings(served, np.concatenate([images, extra]))
-    all_probabilities, embeddings = infer(served, images)
+    catalogue = np.concatenate([images, extra])
+    centre_embeddings(served, catalogue)
+    mixer = Mixer(served)
+    mix = mixer.fit(catalogue)
+    all_probabilities, embeddings = mixer.infer(images, mix)
     metrics = evaluate(
         all_probabilities[held_at],
         truth[held_at],
@@ -523,7 +534,7 @@ def train_artwork(
 
     with writing(out_dir) as tmp:
         served.save(tmp / MODEL_FILE)
-        save_arrays(tmp, embeddings=embeddings)
+        save_arrays(tmp, embeddings=embeddings, **mix)
         write_meta(
             tmp,
             FORMAT,
@@ -534,6 +545,7 @@ def train_artwork(
             genres=genres,
             file_ids=files,
             embedding_dim=EMBEDDING_DIM,
+            embedding_mix=mixer.weights,
             examples={
                 "train": len(train_at),
                 "held_out": len(held_at),
@@ -556,6 +568,77 @@ def centre_embeddings(served: Any, images: np.ndarray) -> None:
     centre = served.get_layer("centre")
     # Variance 1 - epsilon: the layer divides by sqrt(variance + epsilon), that is by 1.
     centre.set_weights([logits.mean(axis=0), np.full(logits.shape[1], 1 - centre.epsilon)])
+
+
+class Mixer:
+    """The embedding from the trained network's blocks (genre logits, colour histogram,
+    penultimate layer), read in one pass through the served model's own layers."""
+
+    def __init__(self, served: Any, weights: dict[str, float] | None = None) -> None:
+        import keras
+
+        encoder = served.get_layer("encoder")
+        names = ["penultimate"]
+        if any(layer.name == "colour_histogram" for layer in encoder.layers):
+            names.append("colour_histogram")
+        self._probe = keras.Model(encoder.input, [encoder.get_layer(n).output for n in names])
+        self._kernel, self._bias = (
+            w.astype(np.float64) for w in served.get_layer("genres").get_weights()
+        )
+        wanted = weights or MIX_WEIGHTS
+        self.weights = {k: float(wanted[k]) for k in ("logits", "colours", "penultimate")}
+        if len(names) == 1:
+            self.weights["colours"] = 0.0
+
+    def blocks(self, images: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
+        """(genre probabilities, [logits, sqrt colour histogram, penultimate]) of uint8 images."""
+        if len(images) == 0:
+            return np.zeros((0, self._kernel.shape[1]), np.float32), []
+        pixels = images.astype(np.float32) * np.float32(1 / 255)
+        out = self._probe.predict(pixels, batch_size=256, verbose=0)
+        parts = [np.asarray(o, np.float64) for o in (out if isinstance(out, list) else [out])]
+        penultimate = parts[0]
+        logits = penultimate @ self._kernel + self._bias
+        colours = np.sqrt(np.maximum(parts[1], 0.0)) if len(parts) > 1 else penultimate[:, :0]
+        probabilities = (1 / (1 + np.exp(-logits))).astype(np.float32)
+        return probabilities, [logits, colours, penultimate]
+
+    def _combine(self, blocks: list[np.ndarray], centre: np.ndarray) -> np.ndarray:
+        out, start = [], 0
+        for block, weight in zip(blocks, self.weights.values(), strict=True):
+            width = block.shape[1]
+            part = block - centre[start : start + width]
+            start += width
+            if weight and width:
+                norms = np.linalg.norm(part, axis=1, keepdims=True)
+                out.append(weight * part / np.maximum(norms, 1e-12))
+        return np.hstack(out)
+
+    def fit(self, images: np.ndarray) -> dict[str, np.ndarray]:
+        """The catalogue's block means and the rotation into 64 dimensions (saved arrays)."""
+        _, blocks = self.blocks(images)
+        centre = np.concatenate([b.mean(axis=0) for b in blocks])
+        mixed = self._combine(blocks, centre)
+        if mixed.shape[1] <= EMBEDDING_DIM:
+            projection = np.eye(mixed.shape[1], EMBEDDING_DIM)
+        else:
+            # Fewer images than 64 give fewer axes: the other columns stay zero.
+            _, _, axes = np.linalg.svd(mixed, full_matrices=False)
+            projection = np.zeros((mixed.shape[1], EMBEDDING_DIM))
+            kept = axes[:EMBEDDING_DIM].T
+            projection[:, : kept.shape[1]] = kept
+        return {"mix_centre": centre, "mix_projection": projection}
+
+    def infer(
+        self, images: np.ndarray, mix: dict[str, np.ndarray]
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """(genre probabilities, L2-normalised 64-d embeddings) of uint8 images."""
+        probabilities, blocks = self.blocks(images)
+        if not blocks:
+            return probabilities, np.zeros((0, EMBEDDING_DIM), np.float32)
+        placed = self._combine(blocks, mix["mix_centre"]) @ mix["mix_projection"]
+        norms = np.maximum(np.linalg.norm(placed, axis=1, keepdims=True), 1e-12)
+        return probabilities, (placed / norms).astype(np.float32)
 
 
 def _split(
@@ -583,7 +666,13 @@ def _split(
 class ArtworkModel:
     """A trained artwork model: `embed(paths)` and `predict_genres(paths)`."""
 
-    def __init__(self, model: Any, meta: dict[str, Any], embeddings: np.ndarray) -> None:
+    def __init__(
+        self,
+        model: Any,
+        meta: dict[str, Any],
+        embeddings: np.ndarray,
+        mix: dict[str, np.ndarray] | None = None,
+    ) -> None:
         self._model = model
         self.meta = meta
         self.genres: list[str] = list(meta["genres"])
@@ -591,6 +680,10 @@ class ArtworkModel:
         self.embeddings = embeddings
         self.image_size = int(meta["hyperparameters"]["image_size"])
         self.version = f"{meta['created_at']}-{str(meta.get('data_hash', ''))[:8]}"
+        # Models saved before the mixed embedding have no mix arrays: their embedding is the
+        # served model's second output (centred genre logits).
+        self._mix = mix
+        self._mixer = Mixer(model, meta.get("embedding_mix")) if mix else None
 
     def infer(self, paths: Sequence[Path | str]) -> tuple[np.ndarray, np.ndarray]:
         """(genre probabilities (n, genres), L2-normalised embeddings (n, 64)) in one pass."""
@@ -599,7 +692,10 @@ class ArtworkModel:
                 np.zeros((0, len(self.genres)), np.float32),
                 np.zeros((0, EMBEDDING_DIM), np.float32),
             )
-        return infer(self._model, load_images([Path(p) for p in paths], self.image_size))
+        images = load_images([Path(p) for p in paths], self.image_size)
+        if self._mixer is not None and self._mix is not None:
+            return self._mixer.infer(images, self._mix)
+        return infer(self._model, images)
 
     def embed(self, paths: Sequence[Path | str]) -> np.ndarray:
         """(n, 64) L2-normalised embeddings of the images at `paths`."""
@@ -625,4 +721,7 @@ def load_artwork(model_dir: Path | str) -> ArtworkModel:
     model_dir = Path(model_dir)
     meta = read_meta(model_dir, FORMAT, [FORMAT_VERSION])
     model = allow_xla(keras.saving.load_model(model_dir / MODEL_FILE, safe_mode=True))
-    return ArtworkModel(model, meta, load_array(model_dir, "embeddings"))
+    mix = None
+    if (model_dir / "mix_projection.npy").is_file():
+        mix = {name: load_array(model_dir, name) for name in ("mix_centre", "mix_projection")}
+    return ArtworkModel(model, meta, load_array(model_dir, "embeddings"), mix)

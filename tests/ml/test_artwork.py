@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import json
+import shutil
 
 import numpy as np
 import pytest
@@ -92,6 +93,25 @@ def test_round_trip_reproduces_the_exported_embeddings(trained):
     again = model.embed([base / "images" / f for f in model.file_ids[:10]])
     np.testing.assert_allclose(again, model.embeddings[:10], atol=1e-5)
     assert model.embed([]).shape == (0, 64)
+
+
+def test_embedding_mixes_blocks_and_older_directories_keep_theirs(trained, tmp_path):
+    base, _ = trained
+    meta = json.loads((base / "model" / "meta.json").read_text())
+    assert meta["embedding_mix"] == {"logits": 1.0, "colours": 1.0, "penultimate": 0.25}
+    projection = np.load(base / "model" / "mix_projection.npy")
+    assert projection.shape[1] == 64 and np.load(base / "model" / "mix_centre.npy").ndim == 1
+    # A directory saved before the mix (no mix arrays) embeds with the served model's output.
+    old = tmp_path / "old"
+    shutil.copytree(base / "model", old)
+    for name in ("mix_centre.npy", "mix_projection.npy"):
+        (old / name).unlink()
+    paths = [base / "images" / f for f in load_artwork(old).file_ids[:6]]
+    probabilities, embeddings = load_artwork(old).infer(paths)
+    assert embeddings.shape == (6, 64)
+    np.testing.assert_allclose(np.linalg.norm(embeddings, axis=1), 1.0, atol=1e-5)
+    mixed_probabilities, _ = load_artwork(base / "model").infer(paths)
+    np.testing.assert_allclose(mixed_probabilities, probabilities, atol=1e-5)
 
 
 def test_unknown_format_version_is_refused(trained):
