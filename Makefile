@@ -57,14 +57,16 @@ pytest: venv
 # and Redis; one at a time for those that start workers or browsers, or stop the services
 # (they share the broker and the machine's PostgreSQL and Redis).
 PG_ENV = DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL)
+# The API contract (schemathesis, minutes) runs once, here, on the production database.
+CONTRACT = tests/e2e/test_api_contract.py
 pytest-pg: venv
 	$(PG_ENV) $(PY) -m pytest -n 2 -m "not worker and not browser" \
-		tests/entertainment tests/recommender $(ARGS)
+		tests/entertainment tests/recommender $(CONTRACT) $(ARGS)
 	$(PG_ENV) $(PY) -m pytest -m "worker or browser" tests/entertainment tests/recommender $(ARGS)
-	$(PG_ENV) $(PY) -m pytest tests/e2e tests/browser $(ARGS)
+	$(PG_ENV) $(PY) -m pytest tests/e2e tests/browser --ignore=$(CONTRACT) $(ARGS)
 
 test: lint typecheck contracts browser
-	$(PY) -m pytest -n 2 -m "not worker"
+	$(PY) -m pytest -n 2 -m "not worker" --ignore=$(CONTRACT)
 	$(MAKE) pytest-pg
 
 bench: venv wrk
