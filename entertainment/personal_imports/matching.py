@@ -2,7 +2,7 @@
 
 1. An id the source gives (IMDb's tt…, a Steam app id) that an item holds as an ExternalId.
 2. A match the person made for the same title in an earlier import (UnmatchedRow.key).
-3. The normalised title (names.normalise) among the items of its kind and year; an item
+3. The normalised title (names.title_key) among the items of its kind and year; an item
    without a year matches a title of any year, and a title without a year an item of any.
 
 Lookups go in chunks of a few hundred values: a few queries per thousand rows, never one per
@@ -19,10 +19,10 @@ from typing import TypeVar
 from django.db.models import Q
 
 from entertainment.catalogue.models import ExternalId, Item
+from entertainment.catalogue.names import title_key, title_variants
 
 from .formats import SourceRow
 from .models import UnmatchedRow
-from .names import normalise, variants
 
 T = TypeVar("T")
 CHUNK = 400
@@ -74,20 +74,20 @@ def _candidates(rows: Sequence[SourceRow]) -> dict[tuple[str, str], list[tuple[i
     found: dict[tuple[str, str], list[tuple[int, int | None]]] = {}
     by_kind: dict[str, set[str]] = {}
     for row in rows:
-        by_kind.setdefault(row.kind, set()).update(variants(row.title))
-    wanted = {(row.kind, normalise(row.title)) for row in rows}
+        by_kind.setdefault(row.kind, set()).update(title_variants(row.title))
+    wanted = {(row.kind, title_key(row.title)) for row in rows}
     for kind, titles in by_kind.items():
         for part in chunks(sorted(titles), 200):
             condition = reduce(or_, (Q(title__iexact=title) for title in part))
             for pk, title, year in Item.objects.filter(condition, kind=kind).values_list(
                 "pk", "title", "year"
             ):
-                found.setdefault((kind, normalise(title)), []).append((pk, year))
+                found.setdefault((kind, title_key(title)), []).append((pk, year))
     # Spellings a case-insensitive lookup misses (accents, punctuation): the items of the
     # rows' kinds and years, compared normalised.
     years: dict[str, set[int]] = {}
     for row in rows:
-        if row.year is not None and (row.kind, normalise(row.title)) not in found:
+        if row.year is not None and (row.kind, title_key(row.title)) not in found:
             years.setdefault(row.kind, set()).add(row.year)
     for kind, kind_years in years.items():
         for part_years in chunks(sorted(kind_years)):
@@ -96,7 +96,7 @@ def _candidates(rows: Sequence[SourceRow]) -> dict[tuple[str, str], list[tuple[i
                 .values_list("pk", "title", "year")
                 .iterator(chunk_size=5000)
             ):
-                key = (kind, normalise(title))
+                key = (kind, title_key(title))
                 if key in wanted and (pk, year) not in found.get(key, []):
                     found.setdefault(key, []).append((pk, year))
     for entries in found.values():
@@ -127,5 +127,5 @@ def resolve(user_id: int, rows: Sequence[SourceRow]) -> list[int | None]:
         candidates = _candidates(rest)
         for index, (row, item) in enumerate(zip(rows, items, strict=True)):
             if item is None:
-                items[index] = _by_title(row, candidates.get((row.kind, normalise(row.title)), []))
+                items[index] = _by_title(row, candidates.get((row.kind, title_key(row.title)), []))
     return items

@@ -18,9 +18,9 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max, Min, Q, QuerySet
 
 from entertainment.catalogue.models import Creator, Credit, ExternalId, Item, Kind, MusicType
+from entertainment.catalogue.names import name_digest
 
 from .models import MusicName
-from .names import key_digest
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -45,15 +45,15 @@ class Track:
 
     @cached_property
     def digest(self) -> str:
-        return key_digest(self.artist, self.title)
+        return name_digest(self.artist, self.title)
 
     @cached_property
     def album_digest(self) -> str:
-        return key_digest(self.artist, self.album)
+        return name_digest(self.artist, self.album)
 
     @cached_property
     def artist_digest(self) -> str:
-        return key_digest(self.artist)
+        return name_digest(self.artist)
 
 
 def chunks(values: Iterable[T], size: int = CHUNK) -> Iterator[list[T]]:
@@ -92,8 +92,8 @@ def artist_name(item: Item) -> str:
 
 def digest_of(item: Item) -> str:
     if item.music_type == MusicType.ARTIST:
-        return key_digest(item.title)
-    return key_digest(artist_name(item), item.title)
+        return name_digest(item.title)
+    return name_digest(artist_name(item), item.title)
 
 
 def _music_items() -> QuerySet[Item]:

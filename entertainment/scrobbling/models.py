@@ -13,7 +13,7 @@ from entertainment.catalogue.models import Item
 
 
 class MusicName(models.Model):
-    """A music item's normalised name with its artist's (names.key_digest), to find it again.
+    """A music item's reduced name with its artist's (names.name_digest), to find it again.
 
     Artists by their own name; albums and tracks by their artist's name and their own title.
     Several items may share a digest (one song on an album and on a compilation): the oldest

@@ -29,9 +29,9 @@ from django.utils import timezone
 from entertainment.accounts.models import User
 from entertainment.activity.recording import record_play, record_rating
 from entertainment.catalogue.models import ExternalId, Item, Kind
+from entertainment.catalogue.names import name_digest
 
 from .matching import Track, resolve, retrying
-from .names import key_digest
 
 SOURCE = ExternalId.Source.PLEX
 HANDLED_EVENTS = ("media.scrobble", "media.rate")
@@ -103,7 +103,7 @@ def _film(metadata: dict[str, Any]) -> int:
             if found is not None:
                 return int(found)
     guid = _text(metadata, "guid")
-    mark = guid[:255] if guid else f"movie:{key_digest(title, str(year or ''))}"
+    mark = guid[:255] if guid else f"movie:{name_digest(title, str(year or ''))}"
     marked = (
         ExternalId.objects.filter(source=SOURCE, value=mark)
         .values_list("item_id", flat=True)

@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 
 from django.utils.dateparse import parse_datetime
 
-from ..names import normalise
+from entertainment.catalogue.names import title_key
 
 # What is read of a ZIP member or a file: exports are a few megabytes at most.
 MAX_MEMBER_BYTES = 64 * 1024 * 1024
@@ -49,7 +49,7 @@ class SourceRow:
     def key(self) -> str:
         """What identifies the title in its source, whatever file it came from."""
         ids = ",".join(f"{source}:{value}" for source, value in sorted(self.ids.items()))
-        text = f"{self.kind}\x1f{normalise(self.title)}\x1f{self.year or ''}\x1f{ids}"
+        text = f"{self.kind}\x1f{title_key(self.title)}\x1f{self.year or ''}\x1f{ids}"
         return hashlib.sha1(text.encode("utf-8"), usedforsecurity=False).hexdigest()
 
     @property

@@ -8,9 +8,9 @@ from decimal import Decimal
 from typing import Any
 
 from entertainment.catalogue.models import ExternalId, Kind
+from entertainment.catalogue.names import title_key
 
 from ..models import Format
-from ..names import normalise
 from .base import (
     _TITLE_MAX,
     MAX_PLAY_SECONDS,
@@ -136,7 +136,7 @@ def read_playnite(data: bytes, filename: str) -> Parsed:
         game_id = game.get("GameId")
         if _named(game.get("Source")).lower() == "steam" and str(game_id or "").isdigit():
             ids[ExternalId.Source.STEAM] = str(game_id)
-        own = str(game.get("Id") or "") or f"{normalise(title)}|{year or ''}|{index}"
+        own = str(game.get("Id") or "") or f"{title_key(title)}|{year or ''}|{index}"
         events: list[dict[str, Any]] = []
         if seconds or count:
             events.append(

@@ -9,9 +9,9 @@ from decimal import Decimal
 from typing import Any
 
 from entertainment.catalogue.models import Kind
+from entertainment.catalogue.names import title_key
 
 from ..models import Format
-from ..names import normalise
 from .base import (
     _REVIEW_MAX,
     MAX_MEMBER_BYTES,
@@ -48,7 +48,7 @@ class _Film:
 def _film(films: dict[tuple[str, int | None], _Film], record: _Record) -> _Film:
     title = _checked(record, "Name", lambda v: _text(v, "the title"))
     year = _checked(record, "Year", _year)
-    key = (normalise(title), year)
+    key = (title_key(title), year)
     if key not in films:
         films[key] = _Film(record.where, title, year)
     return films[key]
@@ -136,7 +136,7 @@ def read_letterboxd(data: bytes, filename: str) -> Parsed:
             event = {
                 "type": "review",
                 "client_event_id": event_id(
-                    "letterboxd", "review", normalise(film.title), film.year, text, stars
+                    "letterboxd", "review", title_key(film.title), film.year, text, stars
                 ),
                 "text": text,
                 "rating": None if stars is None else str(stars),
@@ -152,7 +152,7 @@ def read_letterboxd(data: bytes, filename: str) -> Parsed:
     for film in films.values():
         events: list[dict[str, Any]] = list(film.plays)
         if not film.plays and film.watched:
-            key = (normalise(film.title), film.year)
+            key = (title_key(film.title), film.year)
             events.append(
                 {
                     "type": "play",
@@ -167,7 +167,7 @@ def read_letterboxd(data: bytes, filename: str) -> Parsed:
                 {
                     "type": "rating",
                     "client_event_id": event_id(
-                        "letterboxd", "rating", normalise(film.title), film.year, stars
+                        "letterboxd", "rating", title_key(film.title), film.year, stars
                     ),
                     "value": stars,
                 }
