@@ -16,14 +16,23 @@ alone (the tuned EASE's lists, as the hybrid keeps them, each history item's row
 decay^age, the decay chosen on validation): not one of the issue's peers, printed so that the
 hybrid's gain over its own strongest part shows too.
 
+The hybrid is given the catalogue's genres and years (movies.csv as `--items` items.csv, as the
+site passes its catalogue's), side information for its EASE part (ml.item_features);
+`--no-items` trains it without. "ease+side" is that part alone: EASE with the side information,
+its weight tuned on validation with the tuned l2 (not one of the issue's peers, which see
+interactions only).
+
 Run: .venv/bin/python bench/ml_unordered.py [--variant unordered|timed|both] [--no-hybrid] [--cli]
+     [--no-items]
 """
 
 from __future__ import annotations
 
 import argparse
+import csv
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -79,6 +88,30 @@ def write_exact(path: Path, rows: Sequence[Interaction]) -> None:
     )  # fmt: skip
 
 
+def item_rows(movies: Path) -> list[list[str]]:
+    """movies.csv as items.csv rows: the movie id, its genres, the year its title ends with."""
+    rows = []
+    with movies.open(encoding="utf-8", newline="") as handle:
+        for row in csv.DictReader(handle):
+            genres = [g for g in row["genres"].split("|") if g != "(no genres listed)"]
+            year = re.search(r"\((\d{4})\)\s*$", row["title"])
+            rows.append([row["movieId"], "|".join(genres), year.group(1) if year else ""])
+    return rows
+
+
+def side_ease(split: Split, ease: EASE, items_csv: Path) -> tuple[dict[str, float], str]:
+    """The tuned EASE with the catalogue's side information, its weight tuned on validation."""
+    from ml.hybrid import _tuned_ease
+    from ml.item_features import read_item_features, side_matrix
+
+    side = side_matrix(read_item_features(items_csv), split.train.items)
+    histories, targets = split.validation()
+    tuned = _tuned_ease(split.train, histories, targets, side)
+    assert tuned is not None
+    found = evaluate(tuned.model, *split.testing(), split.train.n_items)
+    return found, f"({json.dumps(tuned.params)} valid {tuned.ndcg:.4f}; plain l2 {ease.l2:g})"
+
+
 def line(name: str, result: dict[str, float], extra: str = "") -> None:
     print(
         f"  {name:<11} HR@10 {result['hr@10']:.4f}  NDCG@10 {result['ndcg@10']:.4f}  "
@@ -123,7 +156,9 @@ def hybrid_in_process(split: Split, seed: int, ease: EASE | None) -> dict[str, t
     return out
 
 
-def hybrid_cli(split: Split, rows: Sequence[Interaction], seed: int) -> dict[str, tuple[dict, str]]:
+def hybrid_cli(
+    split: Split, rows: Sequence[Interaction], seed: int, items_csv: Path | None
+) -> dict[str, tuple[dict, str]]:
     """`python -m ml train` on everything but the test items, `recommend`, scored on them."""
     test = {
         (split.train.users[u], split.train.items[int(split.test[u])])
@@ -134,7 +169,14 @@ def hybrid_cli(split: Split, rows: Sequence[Interaction], seed: int) -> dict[str
         write_exact(Path(tmp) / "I.csv", [r for r in rows if (r.user, r.item) not in test])
         start = time.monotonic()
         for command in (
-            ["train", "--out", f"{tmp}/model", "--seed", str(seed)],
+            [
+                "train",
+                "--out",
+                f"{tmp}/model",
+                "--seed",
+                str(seed),
+                *(["--items", str(items_csv)] if items_csv else []),
+            ],
             ["recommend", "--model", f"{tmp}/model", "--k", "10", "--out", f"{tmp}/recs.csv"],
         ):
             subprocess.run(
@@ -157,7 +199,7 @@ def hybrid_cli(split: Split, rows: Sequence[Interaction], seed: int) -> dict[str
     return {"hybrid (cli)": (result, f"(train + recommend {spent:.0f} s)")}
 
 
-def run(variant: str, hybrid: bool, cli: bool, seed: int) -> None:
+def run(variant: str, hybrid: bool, cli: bool, seed: int, items_csv: Path | None) -> None:
     rows = five_core(ratings(data_dir() / "ratings.csv", timed=variant == "timed"))
     split = leave_one_out(rows, seed=seed)
     histories, targets = split.testing()
@@ -190,8 +232,16 @@ def run(variant: str, hybrid: bool, cli: bool, seed: int) -> None:
         start = time.monotonic()
         own, extra = recency_ease(split, ease)
         line("ease-recency", own, f"{extra} ({time.monotonic() - start:.0f} s)")
+        if items_csv is not None:
+            start = time.monotonic()
+            found, extra = side_ease(split, ease, items_csv)
+            line("ease+side", found, f"{extra} ({time.monotonic() - start:.0f} s)")
     if hybrid:
-        results = hybrid_cli(split, rows, seed) if cli else hybrid_in_process(split, seed, ease)
+        results = (
+            hybrid_cli(split, rows, seed, items_csv)
+            if cli
+            else hybrid_in_process(split, seed, ease)
+        )
         for name, (found, extra) in results.items():
             line(name, found, extra)
         for name, (found, _) in results.items():
@@ -209,10 +259,16 @@ def main() -> None:
     parser.add_argument("--no-hybrid", action="store_true", help="only the baselines")
     parser.add_argument("--cli", action="store_true", help="the hybrid by train + recommend")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--no-items", action="store_true", help="no genres and years for EASE")
     args = parser.parse_args()
     print("(2 cores shared with teammates: timings are noisy)")
-    for variant in ("unordered", "timed") if args.variant == "both" else (args.variant,):
-        run(variant, not args.no_hybrid, args.cli, args.seed)
+    with tempfile.TemporaryDirectory() as tmp:
+        items_csv = None
+        if not args.no_items:
+            items_csv = Path(tmp) / "items.csv"
+            write_rows(items_csv, ("item", "genres", "year"), item_rows(data_dir() / "movies.csv"))
+        for variant in ("unordered", "timed") if args.variant == "both" else (args.variant,):
+            run(variant, not args.no_hybrid, args.cli, args.seed, items_csv)
 
 
 if __name__ == "__main__":

@@ -65,6 +65,8 @@ from ml.serving import SequenceServer
 
 if TYPE_CHECKING:
     # Only their types: serving processes import this module and need no SciPy.
+    import scipy.sparse as sp
+
     from ml.factors import EASE, Tuned
 
 FORMAT = "encore.hybrid"
@@ -459,8 +461,12 @@ def train(
     progress: Progress | None = None,
     sequence_hyper: dict[str, Any] | None = None,
     text_model: bool = True,
+    items_csv: Path | str | None = None,
 ) -> dict[str, Any]:
     """Train the GRU (and the sentiment and artwork models when given data), tune the blend.
+
+    `items_csv`: the catalogue's genres and years (ml.item_features), side information for the
+    EASE part where it helps on validation.
 
     `text_model=False` leaves the sentiment model to its own training (the web application
     trains each model in its own run); reviews then weigh feedback by their star ratings.
@@ -520,9 +526,14 @@ def train(
         ]  # fmt: skip
         parts = Components.fit(train_seqs)
         valid_histories = [train_seqs.histories[u] for u in users]
-        ease = _tuned_ease(train_seqs, valid_histories, valid[users])
+        side = None
+        if items_csv is not None:
+            from ml.item_features import read_item_features, side_matrix
+
+            side = side_matrix(read_item_features(items_csv), seqs.items)
+        ease = _tuned_ease(train_seqs, valid_histories, valid[users], side)
         if ease is not None:
-            result["ease"] = {"ndcg@10": ease.ndcg, "l2": ease.params["l2"]}
+            result["ease"] = {"ndcg@10": ease.ndcg, **ease.params}
         weights, ndcg = tune(
             server, parts, valid_histories, valid[users], feedback,
             ease=EaseLists.from_model(ease.model) if ease is not None else None,
@@ -532,23 +543,44 @@ def train(
         genres = _genres(labels_csv) if labels_csv is not None else {}
         del ease  # its items x items matrix; the refit below makes another
         report(0.95, "saving the blend")
-        ease_l2 = result["ease"]["l2"] if "ease" in result and weights["ease"] > 0 else None
-        write_blend(tmp, seqs, weights, result, genres, sequence._hash_rows(rows), ease_l2)
+        ease_params = (
+            {key: result["ease"][key] for key in ("l2", "side_weight") if key in result["ease"]}
+            if "ease" in result and weights["ease"] > 0
+            else None
+        )
+        write_blend(
+            tmp, seqs, weights, result, genres, sequence._hash_rows(rows), ease_params, side
+        )
         write_index(tmp, seed, seqs.histories)
     report(1.0, "saved")
     return result
 
 
 def _tuned_ease(
-    train: Sequences, histories: Sequence[Sequence[int]], targets: np.ndarray
+    train: Sequences,
+    histories: Sequence[Sequence[int]],
+    targets: np.ndarray,
+    side: sp.csr_matrix | None = None,
 ) -> Tuned[EASE] | None:
     """EASE with its l2 tuned on the held-out items, when the catalogue is small enough for its
-    items x items matrix (and there is anything held out to tune on)."""
+    items x items matrix (and there is anything held out to tune on). With `side` (catalogue
+    features, ml.item_features), its weight is then tuned with that l2 (0 when it does not
+    help): a dozen fits, not the 35 of the full grid."""
     from ml import factors
 
     if not len(targets) or not 2 <= train.n_items <= factors.EASE_MAX_ITEMS:
         return None
-    return factors.grid_search(factors.EASE, factors.EASE_GRID, train, histories, targets)
+    plain = factors.grid_search(factors.EASE, factors.EASE_GRID, train, histories, targets)
+    if side is None or not side.shape[0]:
+        return plain
+    l2 = plain.params["l2"]
+    found = factors.grid_search(
+        lambda seqs, side_weight: factors.EASE(seqs, l2=l2, side=side, side_weight=side_weight),
+        factors.EASE_SIDE_GRID, train, histories, targets,
+    )  # fmt: skip
+    if found.ndcg <= plain.ndcg:
+        return plain
+    return factors.Tuned(found.model, {"l2": l2, **found.params}, found.ndcg, found.table)
 
 
 def write_blend(
@@ -558,19 +590,21 @@ def write_blend(
     result: dict[str, Any],
     genres: dict[str, list[str]],
     data_hash: str,
-    ease_l2: float | None = None,
+    ease_params: dict[str, float] | None = None,
+    side: sp.csr_matrix | None = None,
 ) -> None:
     """The hybrid's own files beside `sequence/`: the blend's arrays (from all of `seqs`,
-    each person's last item included; with `ease_l2`, EASE's lists refitted on them) and
-    meta.json."""
+    each person's last item included; with `ease_params` (l2, and side_weight with `side`),
+    EASE's lists refitted on them) and meta.json."""
     parts = Components.fit(seqs)
-    if ease_l2 is not None:
+    if ease_params is not None:
         from ml.factors import EASE
 
-        parts.ease = EaseLists.from_model(EASE(seqs, l2=ease_l2))
+        parts.ease = EaseLists.from_model(EASE(seqs, side=side, **ease_params))
     save_arrays(directory, **parts.arrays())
     write_meta(
-        directory, FORMAT, format_version(weights) if ease_l2 is not None else FORMAT_VERSION,
+        directory, FORMAT,
+        format_version(weights) if ease_params is not None else FORMAT_VERSION,
         weights=weights, metrics=result, genres=genres, n_items=seqs.n_items,
         data_hash=data_hash,
     )  # fmt: skip

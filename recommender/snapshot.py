@@ -35,6 +35,11 @@ REVIEWS = "reviews.csv"
 # so the sentiment model never reads them as texts.
 DISMISSALS = "dismissals.csv"
 DISMISSED_STARS = "0.5"
+# The catalogue's genres and years of the items in interactions.csv (ml.item_features): no
+# personal data, side information for the hybrid's EASE part.
+ITEMS = "items.csv"
+# Item ids per query when writing it.
+ITEMS_CHUNK = 2000
 ARTWORK_DIR = "artwork"
 ARTWORK_LABELS = "artwork_labels.csv"
 # Stored file names and sizes: a replaced image changes the hash though its label row does not.
@@ -78,6 +83,13 @@ def _interaction_rows(
         yield [str(user_id), str(item_id), _epoch(created_at), str(value)]
 
 
+def _noting_items(rows: Iterator[list[str]], items: set[str]) -> Iterator[list[str]]:
+    """The rows as they are, each one's item (second field) added to `items`."""
+    for row in rows:
+        items.add(row[1])
+        yield row
+
+
 def _write_csv(path: Path, header: list[str], rows: Iterator[list[str]]) -> tuple[int, set[str]]:
     users: set[str] = set()
     count = 0
@@ -89,6 +101,27 @@ def _write_csv(path: Path, header: list[str], rows: Iterator[list[str]]) -> tupl
             users.add(row[0])
             count += 1
     return count, users
+
+
+def _export_items(path: Path, item_ids: set[str]) -> int:
+    """`item,genres,year` for these items: genre slugs as the artwork labels have them."""
+    ids = sorted(int(pk) for pk in item_ids)
+    through = Item.genres.through
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["item", "genres", "year"])
+        for start in range(0, len(ids), ITEMS_CHUNK):
+            chunk = ids[start : start + ITEMS_CHUNK]
+            genres: dict[int, list[str]] = {}
+            for item_id, slug in through.objects.filter(item_id__in=chunk).values_list(
+                "item_id", "genre__slug"
+            ):
+                genres.setdefault(item_id, []).append(slug)
+            for pk, year in (
+                Item.objects.filter(pk__in=chunk).order_by("pk").values_list("pk", "year")
+            ):
+                writer.writerow([pk, "|".join(sorted(genres.get(pk, []))), year or ""])
+    return len(ids)
 
 
 def _export_artwork(directory: Path) -> int:
@@ -165,11 +198,15 @@ def _attempt(for_run: int | None) -> Snapshot | None:
 def _write(directory: Path) -> tuple[set[int], dict[str, int]]:
     # One consistent read of everything the snapshot holds.
     with transaction.atomic():
+        interacted: set[str] = set()
         n_interactions, interaction_people = _write_csv(
             directory / INTERACTIONS,
             ["user", "item", "timestamp", "weight"],
-            _interaction_rows(consenting("plays"), consenting("ratings")),
+            _noting_items(
+                _interaction_rows(consenting("plays"), consenting("ratings")), interacted
+            ),
         )
+        _export_items(directory / ITEMS, interacted)
         reviews = (
             Review.objects.filter(user_id__in=consenting("reviews"))
             .order_by("user_id", "pk")
@@ -219,7 +256,7 @@ def _register(
     data_hash = hash_files(
         [
             directory / name
-            for name in (INTERACTIONS, REVIEWS, DISMISSALS, ARTWORK_LABELS, ARTWORK_MANIFEST)
+            for name in (INTERACTIONS, REVIEWS, DISMISSALS, ITEMS, ARTWORK_LABELS, ARTWORK_MANIFEST)
         ]
     )
     with transaction.atomic():

@@ -15,7 +15,7 @@ import numpy as np
 
 from ml.progress import Progress
 
-from .snapshot import ARTWORK_DIR, ARTWORK_LABELS, DISMISSALS, INTERACTIONS, REVIEWS
+from .snapshot import ARTWORK_DIR, ARTWORK_LABELS, DISMISSALS, INTERACTIONS, ITEMS, REVIEWS
 
 
 class NotEnoughData(Exception):
@@ -96,9 +96,12 @@ def train_sequence(snapshot: Path, out_dir: Path, seed: int, progress: Progress)
         raise NotEnoughData(
             "the sequence model needs at least 3 people's history; the snapshot has fewer"
         )
+    # The catalogue's genres and years (snapshots before them have none).
+    items = snapshot / ITEMS if (snapshot / ITEMS).exists() else None
     result = train_hybrid(
-        interactions, out_dir, reviews=reviews, seed=seed, progress=progress, text_model=False
-    )
+        interactions, out_dir, reviews=reviews, seed=seed, progress=progress, text_model=False,
+        items_csv=items,
+    )  # fmt: skip
     metrics = {
         "ndcg@10": result["hybrid"]["ndcg@10"],
         **{f"gru_{name}": value for name, value in result["sequence"].items()},

@@ -9,6 +9,7 @@ from pathlib import Path
 from ml.commands import CommandError, Subparsers, progress_bar
 from ml.commands.sequence import add_hyperparameters, hyperparameters
 from ml.data import read_interactions, read_reviews
+from ml.item_features import read_item_features
 
 
 def register(subparsers: Subparsers) -> None:
@@ -20,6 +21,9 @@ def register(subparsers: Subparsers) -> None:
     parser.add_argument("--reviews", type=Path, help="R.csv: user,item,text,rating")
     parser.add_argument("--artwork", type=Path, help="folder of item images (file stem = item id)")
     parser.add_argument("--labels", type=Path, help="labels.csv for --artwork: file,genres")
+    parser.add_argument(
+        "--items", type=Path, help="items.csv: item,genres,year (side information for EASE)"
+    )
     parser.add_argument("--out", type=Path, required=True, help="model directory to write")
     parser.add_argument("--seed", type=int, default=0)
     add_hyperparameters(parser)
@@ -31,6 +35,8 @@ def run(args: argparse.Namespace) -> None:
         raise CommandError("--artwork and --labels go together")
     rows = read_interactions(args.interactions)
     reviews = read_reviews(args.reviews) if args.reviews else []
+    if args.items:
+        read_item_features(args.items)  # a bad file fails here, before any training
     from ml import hybrid  # loads Keras: only once the input is known to be good
 
     with progress_bar("training") as report:
@@ -40,6 +46,7 @@ def run(args: argparse.Namespace) -> None:
             reviews=reviews,
             artwork_dir=args.artwork,
             labels_csv=args.labels,
+            items_csv=args.items,
             seed=args.seed,
             progress=report,
             sequence_hyper=hyperparameters(args),

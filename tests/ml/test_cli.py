@@ -115,10 +115,13 @@ def test_hybrid_train_then_recommend_with_reviews(tmp_path, capsys):
     interactions = write_chain(tmp_path / "I.csv", n_users=60)
     reviews = tmp_path / "R.csv"
     reviews.write_text('user,item,text,rating\nu003,m8,"Superb, loved it",5\nu004,m9,,1\n')
+    items = tmp_path / "items.csv"
+    rows = "".join(f"m{i},g{i % 3},{1990 + i}\n" for i in range(12))
+    items.write_text(f"item,genres,year\n{rows}")
     model = tmp_path / "hybrid"
     assert main(["train", "--interactions", str(interactions), "--reviews", str(reviews),
-                 "--out", str(model), "--epochs", "30", "--dim", "16", "--hidden", "32",
-                 "--max-len", "8", "--learning-rate", "0.02"]) == 0  # fmt: skip
+                 "--items", str(items), "--out", str(model), "--epochs", "30", "--dim", "16",
+                 "--hidden", "32", "--max-len", "8", "--learning-rate", "0.02"]) == 0  # fmt: skip
     assert "hybrid" in json.loads(capsys.readouterr().out)["validation"]
     assert (model / "sequence" / "model.keras").is_file()
     out = tmp_path / "recs.csv"
@@ -138,6 +141,11 @@ def test_hybrid_train_then_recommend_with_reviews(tmp_path, capsys):
     assert "line 2: rating 'great'" in capsys.readouterr().err
     assert main(["train", "--interactions", str(interactions), "--artwork", str(tmp_path),
                  "--out", str(model)]) == 2  # fmt: skip
+    items.write_text("item,genres,year\nm1,g1,1990\nm2,g2,soon\n")
+    assert main(["train", "--interactions", str(interactions), "--items", str(items),
+                 "--out", str(tmp_path / "other")]) == 2  # fmt: skip
+    assert f"{items}, line 3: year 'soon'" in capsys.readouterr().err
+    assert not (tmp_path / "other").exists()
 
 
 @pytest.mark.slow

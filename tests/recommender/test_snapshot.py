@@ -9,8 +9,15 @@ import pytest
 
 from entertainment.accounts.privacy import change_settings
 from recommender.models import SnapshotMember
-from recommender.snapshot import INTERACTIONS, REVIEWS, kind_hash, take_snapshot
-from tests.factories import ItemFactory, PlayFactory, RatingFactory, ReviewFactory, UserFactory
+from recommender.snapshot import INTERACTIONS, ITEMS, REVIEWS, kind_hash, take_snapshot
+from tests.factories import (
+    GenreFactory,
+    ItemFactory,
+    PlayFactory,
+    RatingFactory,
+    ReviewFactory,
+    UserFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -80,3 +87,18 @@ def test_reviews_stay_out_until_the_person_opts_in():
     assert _rows(take_snapshot(), REVIEWS) == []
     change_settings(person, train_on_reviews=True)
     assert [r["user"] for r in _rows(take_snapshot(), REVIEWS)] == [str(person.pk)]
+
+
+def test_items_of_the_history_go_in_with_their_genres_and_year():
+    noir, drama = GenreFactory(slug="noir"), GenreFactory(slug="drama")
+    played = ItemFactory(year=1947, genres=[noir, drama])
+    rated = ItemFactory(year=None)
+    ItemFactory(genres=[noir])  # in no one's history
+    person = UserFactory()
+    PlayFactory(user=person, item=played)
+    RatingFactory(user=person, item=rated)
+    rows = _rows(take_snapshot(), ITEMS)
+    assert rows == [
+        {"item": str(played.pk), "genres": "drama|noir", "year": "1947"},
+        {"item": str(rated.pk), "genres": "", "year": ""},
+    ]
