@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import io
 import logging
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -64,24 +65,60 @@ def _event_id(connection: Connection, *parts: str) -> str:
     return ":".join(["ms", str(connection.pk), *parts])[:64]
 
 
-def _find(kind: str, music_type: str, title: str, year: int | None, providers: dict) -> Item | None:
+# Ids per query when a whole library is looked up at once.
+LOOKUP_CHUNK = 5000
+
+
+def _chunks(values: list[Any]) -> Iterator[list[Any]]:
+    for start in range(0, len(values), LOOKUP_CHUNK):
+        yield values[start : start + LOOKUP_CHUNK]
+
+
+def _provider_items(rows: list[dict]) -> dict[tuple[str, str], tuple[int, str]]:
+    """(source, value) → (item id, kind) for every provider id the rows carry that the catalogue
+    already has: one query per chunk, not one per row."""
+    wanted: dict[str, set[str]] = {}
+    for row in rows:
+        for name, source in PROVIDERS.items():
+            if value := (row.get("ProviderIds") or {}).get(name):
+                wanted.setdefault(source, set()).add(str(value))
+    found: dict[tuple[str, str], tuple[int, str]] = {}
+    for wanted_source, values in wanted.items():
+        for chunk in _chunks(sorted(values)):
+            for value, item_id, kind in ExternalId.objects.filter(
+                source=wanted_source, value__in=chunk
+            ).values_list("value", "item_id", "item__kind"):
+                found[wanted_source, value] = (item_id, kind)
+    return found
+
+
+def _find(
+    kind: str,
+    music_type: str,
+    title: str,
+    year: int | None,
+    providers: dict,
+    by_provider: dict[tuple[str, str], tuple[int, str]],
+) -> Item | None:
     for name, source in PROVIDERS.items():
         if value := providers.get(name):
-            found = ExternalId.objects.filter(source=source, value=str(value)).first()
-            if found is not None and found.item.kind == kind:
-                return found.item
+            found = by_provider.get((source, str(value)))
+            if found is not None and found[1] == kind:
+                return Item.objects.get(pk=found[0])
     same = Item.objects.filter(kind=kind, title__iexact=title, music_type=music_type)
     return same.filter(year=year).first() if year else same.filter(year__isnull=True).first()
 
 
-def _genres(kind: str, names: list[str]) -> list[Genre]:
+def _genres(kind: str, names: list[str], cache: dict[tuple[str, str], Genre]) -> list[Genre]:
     out = []
     for name in names[:10]:
         slug = slugify(name)[:110]
+        if slug and (kind, slug) not in cache:
+            cache[kind, slug] = Genre.objects.get_or_create(
+                kind=kind, slug=slug, defaults={"name": name}
+            )[0]
         if slug:
-            out.append(
-                Genre.objects.get_or_create(kind=kind, slug=slug, defaults={"name": name})[0]
-            )
+            out.append(cache[kind, slug])
     return out
 
 
@@ -103,31 +140,42 @@ def _attach_artwork(client: Client, item: Item, server_id: str, summary: Summary
 
 
 def sync_library(client: Client) -> Summary:
+    """The server's library into the catalogue. Items already known are read in bulk (a
+    second sync of a large library makes a query per few thousand items, plus one per renamed
+    item); each new item is matched and created in its own transaction."""
     connection, summary = client.connection, Summary()
     known = dict(
         ServerItem.objects.filter(connection=connection).values_list("server_id", "item_id")
     )
-    rows = list(client.library())
+    rows = [
+        row
+        for row in client.library()
+        if row.get("Type", "") in KINDS and str(row.get("Id", "")) and row.get("Name")
+    ]
     # Parents first, so an album finds its artist and a track its album.
     order = {t: n for n, t in enumerate(("MusicArtist", "MusicAlbum", "Audio"))}
-    rows.sort(key=lambda r: order.get(r.get("Type", ""), -1))
+    rows.sort(key=lambda r: order.get(r["Type"], -1))
+    titles: dict[int, str] = {}
+    for chunk in _chunks(sorted(set(known.values()))):
+        titles.update(Item.objects.filter(pk__in=chunk).values_list("pk", "title"))
     for row in rows:
-        server_type, server_id = row.get("Type", ""), str(row.get("Id", ""))
-        if server_type not in KINDS or not server_id or not row.get("Name"):
-            continue
+        server_id, title = str(row["Id"]), str(row["Name"])[:300]
+        if server_id in known and titles.get(known[server_id], title) != title:
+            Item.objects.filter(pk=known[server_id]).update(title=title)
+            summary.add("titles updated")
+    new = [row for row in rows if str(row["Id"]) not in known]
+    by_provider = _provider_items(new)
+    genres: dict[tuple[str, str], Genre] = {}
+    for row in new:
+        server_type, server_id = row["Type"], str(row["Id"])
         kind, music_type = KINDS[server_type]
         title, year = str(row["Name"])[:300], row.get("ProductionYear")
         parent_server = row.get("AlbumId") or row.get("ParentId")
         if server_type == "MusicAlbum":
             parent_server = (row.get("AlbumArtists") or [{}])[0].get("Id") or parent_server
         with transaction.atomic():
-            if server_id in known:
-                if Item.objects.filter(pk=known[server_id]).exclude(title=title).exists():
-                    Item.objects.filter(pk=known[server_id]).update(title=title)
-                    summary.add("titles updated")
-                continue
             providers = row.get("ProviderIds") or {}
-            found = _find(kind, music_type, title, year, providers)
+            found = _find(kind, music_type, title, year, providers, by_provider)
             created = found is None
             if found is None:
                 item = Item.objects.create(
@@ -148,13 +196,11 @@ def sync_library(client: Client) -> Summary:
             known[server_id] = item.pk
             for name, source in PROVIDERS.items():
                 value = providers.get(name)
-                if (
-                    value
-                    and not ExternalId.objects.filter(source=source, value=str(value)).exists()
-                ):
+                if value and (source, str(value)) not in by_provider:
                     ExternalId.objects.create(item=item, source=source, value=str(value))
-            if genres := _genres(kind, list(row.get("Genres") or [])):
-                item.genres.add(*genres)
+                    by_provider[source, str(value)] = (item.pk, kind)
+            if found_genres := _genres(kind, list(row.get("Genres") or []), genres):
+                item.genres.add(*found_genres)
         if (created or not item.artwork) and (row.get("ImageTags") or {}).get("Primary"):
             _attach_artwork(client, item, server_id, summary)
     return summary

@@ -9,6 +9,8 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from django.db import connection as db_connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from entertainment.activity.models import Play, Rating
@@ -132,6 +134,33 @@ def test_a_sync_brings_the_library_with_artwork_and_a_second_adds_nothing():
         assert connection.last_sync_at is not None and connection.last_error == ""
         # Every call carried the key in Jellyfin's documented header.
         assert all(f'Token="{KEY}"' in s.headers["Authorization"] for s in server.seen)
+
+
+def test_a_resync_reads_a_known_library_in_bulk_and_follows_renames():
+    def resync_queries(connection):
+        with CaptureQueriesContext(db_connection) as queries:
+            summary = sync(connection)
+        return len(queries), summary
+
+    with running(FakeServer(api_key=KEY)) as server:
+        _library(server)
+        connection = _connection(server)
+        sync(connection)
+        small, _ = resync_queries(connection)
+        album = next(row["Id"] for row in server.items if row["Type"] == "MusicAlbum")
+        server.items += [
+            {"Id": server.new_id(), "Name": f"Track {n}", "Type": "Audio", "AlbumId": album}
+            for n in range(40)
+        ]
+        sync(connection)
+        large, _ = resync_queries(connection)
+        # Seven times the library, not one query more.
+        assert large == small
+        server.items[0]["Name"] = "Heat (director's cut)"
+        _, summary = resync_queries(connection)
+        assert "1 titles updated" in str(summary)
+        heat = ServerItem.objects.get(server_id=server.items[0]["Id"]).item
+        assert heat.title == "Heat (director's cut)"
 
 
 def test_only_confirmed_people_have_their_history_read():
