@@ -122,7 +122,7 @@ def line(name: str, result: dict[str, float], extra: str = "") -> None:
 
 def recency_ease(split: Split, ease: EASE) -> tuple[dict[str, float], str]:
     """The hybrid's EASE part alone: its lists, each row weighted by decay^age, decay tuned."""
-    from ml.hybrid import EASE_NEIGHBOURS, GRID, EaseLists
+    from ml.hybrid import GRID, EaseLists, list_length
 
     lists, n_items = EaseLists.from_model(ease), split.train.n_items
 
@@ -136,7 +136,7 @@ def recency_ease(split: Split, ease: EASE) -> tuple[dict[str, float], str]:
     ]
     valid, _, decay = max(found)
     histories, targets = split.testing()
-    extra = f"({EASE_NEIGHBOURS} weights per item, decay {decay}, valid {valid:.4f})"
+    extra = f"({list_length(n_items)} weights per item, decay {decay}, valid {valid:.4f})"
     return metrics(ranked(histories, decay), targets, n_items), extra
 
 

@@ -30,6 +30,8 @@ def test_ease_lists_give_ease_scores_scaled_to_the_best():
     data = split()
     model = EASE(data.train, l2=10.0)
     full = EaseLists.from_model(model, k=data.train.n_items)
+    # A small catalogue keeps every weight by default.
+    assert EaseLists.from_model(model).items.shape == (data.train.n_items, data.train.n_items)
     histories = data.train.histories[:5]
     part = full.part(histories, data.train.n_items)
     dense = model.scores(histories) - model.tie
