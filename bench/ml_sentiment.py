@@ -208,6 +208,12 @@ def run(
         results["bilstm+bags"] = binary_metrics(y_test, model.predict(test_texts))
         results["bilstm+bags"]["train_seconds"] = seconds
         results["bilstm+bags"]["temperature"] = trained["temperature"]
+        # the model's own validation split (part of the training 80%): what choices are made on
+        results["bilstm+bags"]["valid_accuracy"] = trained["accuracy"]
+        results["bilstm+bags"]["valid_log_loss"] = trained["log_loss"]
+        for key, value in trained.items():  # the branches' epochs
+            if key.endswith("_epochs"):
+                results["bilstm+bags"][key] = value
         if steam:
             results["bilstm+bags @steam"] = other_site_metrics(steam[1], model.predict(steam[0]))
     return results
