@@ -48,7 +48,7 @@ from ml_sequence import data_dir  # noqa: E402  (the same data set, found the sa
 
 from ml import baselines  # noqa: E402
 from ml.csvfiles import read_rows, write_rows  # noqa: E402
-from ml.data import INTERACTION_COLUMNS, Interaction  # noqa: E402
+from ml.data import Interaction, write_interactions  # noqa: E402
 from ml.evaluation import (  # noqa: E402
     Split,
     evaluate,
@@ -77,17 +77,6 @@ def ratings(path: Path, timed: bool) -> list[Interaction]:
     ]
 
 
-def write_exact(path: Path, rows: Sequence[Interaction]) -> None:
-    """I.csv with every timestamp to the second. (ml.data.write_interactions writes `{:g}`: six
-    significant digits, so Unix seconds come back rounded to 1,000 s, and the order of a
-    person's ratings within those 17 minutes is lost: the timed `--cli` hybrid scored 0.035.)"""
-    write_rows(
-        path, INTERACTION_COLUMNS,
-        ([r.user, r.item, "" if r.timestamp is None else repr(r.timestamp), repr(r.weight)]
-         for r in rows),
-    )  # fmt: skip
-
-
 def item_rows(movies: Path) -> list[list[str]]:
     """movies.csv as items.csv rows: the movie id, its genres, the year its title ends with."""
     rows = []
@@ -101,12 +90,12 @@ def item_rows(movies: Path) -> list[list[str]]:
 
 def side_ease(split: Split, ease: EASE, items_csv: Path) -> tuple[dict[str, float], str]:
     """The tuned EASE with the catalogue's side information, its weight tuned on validation."""
-    from ml.hybrid import _tuned_ease
+    from ml.hybrid import tuned_ease
     from ml.item_features import read_item_features, side_matrix
 
     side = side_matrix(read_item_features(items_csv), split.train.items)
     histories, targets = split.validation()
-    tuned = _tuned_ease(split.train, histories, targets, side)
+    tuned = tuned_ease(split.train, histories, targets, side)
     assert tuned is not None
     found = evaluate(tuned.model, *split.testing(), split.train.n_items)
     return found, f"({json.dumps(tuned.params)} valid {tuned.ndcg:.4f}; plain l2 {ease.l2:g})"
@@ -166,7 +155,7 @@ def hybrid_cli(
     }
     env = {**os.environ, "OPENBLAS_NUM_THREADS": "1"}
     with tempfile.TemporaryDirectory() as tmp:
-        write_exact(Path(tmp) / "I.csv", [r for r in rows if (r.user, r.item) not in test])
+        write_interactions(Path(tmp) / "I.csv", [r for r in rows if (r.user, r.item) not in test])
         start = time.monotonic()
         for command in (
             [

@@ -544,7 +544,7 @@ def train(
             from ml.item_features import read_item_features, side_matrix
 
             side = side_matrix(read_item_features(items_csv), seqs.items)
-        ease = _tuned_ease(train_seqs, valid_histories, valid[users], side)
+        ease = tuned_ease(train_seqs, valid_histories, valid[users], side)
         if ease is not None:
             result["ease"] = {"ndcg@10": ease.ndcg, **ease.params}
         weights, ndcg = tune(
@@ -569,7 +569,7 @@ def train(
     return result
 
 
-def _tuned_ease(
+def tuned_ease(
     train: Sequences,
     histories: Sequence[Sequence[int]],
     targets: np.ndarray,

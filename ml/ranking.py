@@ -47,7 +47,7 @@ ANN_CANDIDATES = 256
 RECENT = 20
 POPULAR_CANDIDATES = 100
 # The strongest weights of each recent item's EASE list that make candidates (a list holds
-# ml.hybrid.EASE_NEIGHBOURS, strongest first; all of them score the candidates).
+# ml.hybrid.list_length of them, strongest first; all of them score the candidates).
 EASE_CANDIDATES = 200
 NORMALISER_SAMPLE = 2048
 # A co-play needs this many people behind it, so no list reveals one person's history.

@@ -8,7 +8,7 @@ import pytest
 from ml.data import DataError, Interaction
 from ml.evaluation import leave_one_out
 from ml.factors import EASE
-from ml.hybrid import _tuned_ease
+from ml.hybrid import tuned_ease
 from ml.item_features import read_item_features, side_matrix
 
 
@@ -66,8 +66,8 @@ def test_genres_lift_ease_where_plays_are_few():
     split = leave_one_out(rows, seed=0)
     side = side_matrix(features, split.train.items)
     histories, targets = split.validation()
-    plain = _tuned_ease(split.train, histories, targets)
-    with_side = _tuned_ease(split.train, histories, targets, side)
+    plain = tuned_ease(split.train, histories, targets)
+    with_side = tuned_ease(split.train, histories, targets, side)
     assert plain is not None and with_side is not None
     assert with_side.params["side_weight"] > 0 and with_side.params["l2"] == plain.params["l2"]
     assert with_side.ndcg > plain.ndcg + 0.005
@@ -88,5 +88,5 @@ def test_side_information_that_does_not_help_is_left_out():
     rng = np.random.default_rng(1)
     noise = {item: [f"genre:r{rng.integers(6)}"] for item in split.train.items}
     histories, targets = split.validation()
-    found = _tuned_ease(split.train, histories, targets, side_matrix(noise, split.train.items))
+    found = tuned_ease(split.train, histories, targets, side_matrix(noise, split.train.items))
     assert found is not None and found.params.get("side_weight", 0.0) == 0.0
