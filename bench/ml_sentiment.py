@@ -207,7 +207,8 @@ def run(
         model = load_sentiment(Path(tmp) / "model")
         results["bilstm+bags"] = binary_metrics(y_test, model.predict(test_texts))
         results["bilstm+bags"]["train_seconds"] = seconds
-        results["bilstm+bags"]["temperature"] = trained["temperature"]
+        for key in ("temperature", "lexicon_positive", "lexicon_negative"):
+            results["bilstm+bags"][key] = trained[key]
         # the model's own validation split (part of the training 80%): what choices are made on
         results["bilstm+bags"]["valid_accuracy"] = trained["accuracy"]
         results["bilstm+bags"]["valid_log_loss"] = trained["log_loss"]
