@@ -16,8 +16,8 @@ alone (the tuned EASE's lists, as the hybrid keeps them, each history item's row
 decay^age, the decay chosen on validation): not one of the issue's peers, printed so that the
 hybrid's gain over its own strongest part shows too.
 
-The hybrid is given the catalogue's genres and years (movies.csv as `--items` items.csv, as the
-site passes its catalogue's), side information for its EASE part (ml.item_features);
+The hybrid is given the catalogue's titles, genres and years (movies.csv as `--items` items.csv,
+as the site passes its catalogue's), side information for its EASE part (ml.item_features);
 `--no-items` trains it without. "ease+side" is that part alone: EASE with the side information,
 its weight tuned on validation with the tuned l2 (not one of the issue's peers, which see
 interactions only).
@@ -59,6 +59,7 @@ from ml.evaluation import (  # noqa: E402
     top_k,
 )
 from ml.factors import EASE  # noqa: E402
+from ml.item_features import COLUMNS  # noqa: E402
 
 
 def ratings(path: Path, timed: bool) -> list[Interaction]:
@@ -78,22 +79,24 @@ def ratings(path: Path, timed: bool) -> list[Interaction]:
 
 
 def item_rows(movies: Path) -> list[list[str]]:
-    """movies.csv as items.csv rows: the movie id, its genres, the year its title ends with."""
+    """movies.csv as items.csv rows: the movie id, its title without the year it ends with,
+    its genres, that year."""
     rows = []
     with movies.open(encoding="utf-8", newline="") as handle:
         for row in csv.DictReader(handle):
             genres = [g for g in row["genres"].split("|") if g != "(no genres listed)"]
-            year = re.search(r"\((\d{4})\)\s*$", row["title"])
-            rows.append([row["movieId"], "|".join(genres), year.group(1) if year else ""])
+            year = re.search(r"\s*\((\d{4})\)\s*$", row["title"])
+            title = row["title"][: year.start()] if year else row["title"]
+            rows.append([row["movieId"], title, "|".join(genres), year.group(1) if year else ""])
     return rows
 
 
 def side_ease(split: Split, ease: EASE, items_csv: Path) -> tuple[dict[str, float], str]:
-    """The tuned EASE with the catalogue's side information, its weight tuned on validation."""
+    """The tuned EASE with the catalogue's side information, its weights tuned on validation."""
     from ml.hybrid import tuned_ease
-    from ml.item_features import read_item_features, side_matrix
+    from ml.item_features import Side, read_item_features
 
-    side = side_matrix(read_item_features(items_csv), split.train.items)
+    side = Side.of(read_item_features(items_csv), split.train.items)
     histories, targets = split.validation()
     tuned = tuned_ease(split.train, histories, targets, side)
     assert tuned is not None
@@ -255,7 +258,7 @@ def main() -> None:
         items_csv = None
         if not args.no_items:
             items_csv = Path(tmp) / "items.csv"
-            write_rows(items_csv, ("item", "genres", "year"), item_rows(data_dir() / "movies.csv"))
+            write_rows(items_csv, COLUMNS, item_rows(data_dir() / "movies.csv"))
         for variant in ("unordered", "timed") if args.variant == "both" else (args.variant,):
             run(variant, not args.no_hybrid, args.cli, args.seed, items_csv)
 

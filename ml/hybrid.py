@@ -15,13 +15,14 @@ negative one (-2) pushes similar items down. a, b, c and d are tuned on each per
 last item at training time (`tune`: coordinate ascent over `GRID`).
 
 ease(j | h) = sum_i f^(age_i) B[i, j] is the history's EASE score (ml.factors.EASE, its l2 and
-the weight of the catalogue's genres and years, when given, tuned on validation) from each
-item's strongest weights (`list_length`: all in a small catalogue), each history item's row
-weighted by f^age (f = `ease_decay`; age 0 for the last item), divided by the row's best score so
-e means the same on any catalogue. On feedback without order it carries what the GRU and the
-Markov chain cannot (f = 1: a set); with timestamps a recency-weighted EASE (f < 1) ranks the
-next item far better than the plain one (ml-latest-small with timestamps, EASE alone: NDCG@10
-0.040 -> 0.071 at f = 0.8). The tuning decides e and f. `train` adds it for catalogues of up to
+the weights of the catalogue's genres and years and of its title words, when given, tuned on
+validation) from each item's strongest weights (`list_length`: all in a small catalogue),
+each history item's row weighted by f^age (f = `ease_decay`; age 0 for the last item), divided
+by the row's best score so e means the same on any catalogue. On feedback without order it
+carries what the GRU and the Markov chain cannot (f = 1: a set); with timestamps a
+recency-weighted EASE (f < 1) ranks the next item far better than the plain one
+(ml-latest-small with timestamps, EASE alone: NDCG@10 0.040 -> 0.071 at f = 0.8). The tuning
+decides e and f. `train` adds it for catalogues of up to
 `ml.factors.EASE_MAX_ITEMS` items (l2, e and f tuned on the held-out items, the lists saved with
 the other arrays); a model without it (larger, or older) has e = 0. `ml.ranking.Ranker` serves
 it with the same arithmetic.
@@ -66,9 +67,8 @@ from ml.serving import SequenceServer
 
 if TYPE_CHECKING:
     # Only their types: serving processes import this module and need no SciPy.
-    import scipy.sparse as sp
-
     from ml.factors import EASE, Tuned
+    from ml.item_features import Side
 
 FORMAT = "encore.hybrid"
 # 2: the co-play counts of the neighbours and the ANN index (ann/) for serving at scale.
@@ -478,8 +478,8 @@ def train(
 ) -> dict[str, Any]:
     """Train the GRU (and the sentiment and artwork models when given data), tune the blend.
 
-    `items_csv`: the catalogue's genres and years (ml.item_features), side information for the
-    EASE part where it helps on validation.
+    `items_csv`: the catalogue's titles, genres and years (ml.item_features), side information
+    for the EASE part where it helps on validation.
 
     `text_model=False` leaves the sentiment model to its own training (the web application
     trains each model in its own run); reviews then weigh feedback by their star ratings.
@@ -541,9 +541,9 @@ def train(
         valid_histories = [train_seqs.histories[u] for u in users]
         side = None
         if items_csv is not None:
-            from ml.item_features import read_item_features, side_matrix
+            from ml.item_features import Side, read_item_features
 
-            side = side_matrix(read_item_features(items_csv), seqs.items)
+            side = Side.of(read_item_features(items_csv), seqs.items)
         ease = tuned_ease(train_seqs, valid_histories, valid[users], side)
         if ease is not None:
             result["ease"] = {"ndcg@10": ease.ndcg, **ease.params}
@@ -557,7 +557,7 @@ def train(
         del ease  # its items x items matrix; the refit below makes another
         report(0.95, "saving the blend")
         ease_params = (
-            {key: result["ease"][key] for key in ("l2", "side_weight") if key in result["ease"]}
+            {key: value for key, value in result["ease"].items() if key != "ndcg@10"}
             if "ease" in result and weights["ease"] > 0
             else None
         )
@@ -573,27 +573,34 @@ def tuned_ease(
     train: Sequences,
     histories: Sequence[Sequence[int]],
     targets: np.ndarray,
-    side: sp.csr_matrix | None = None,
+    side: Side | None = None,
 ) -> Tuned[EASE] | None:
     """EASE with its l2 tuned on the held-out items, when the catalogue is small enough for its
-    items x items matrix (and there is anything held out to tune on). With `side` (catalogue
-    features, ml.item_features), its weight is then tuned with that l2 (0 when it does not
-    help): a dozen fits, not the 35 of the full grid."""
+    items x items matrix (and there is anything held out to tune on). With `side` (the
+    catalogue's features and title words, ml.item_features), each group's weight is then tuned
+    in turn with what was found before it, and kept at 0 when it does not help: about 20 fits,
+    not the 210 of the full grid."""
     from ml import factors
 
     if not len(targets) or not 2 <= train.n_items <= factors.EASE_MAX_ITEMS:
         return None
-    plain = factors.grid_search(factors.EASE, factors.EASE_GRID, train, histories, targets)
-    if side is None or not side.shape[0]:
-        return plain
-    l2 = plain.params["l2"]
-    found = factors.grid_search(
-        lambda seqs, side_weight: factors.EASE(seqs, l2=l2, side=side, side_weight=side_weight),
-        factors.EASE_SIDE_GRID, train, histories, targets,
-    )  # fmt: skip
-    if found.ndcg <= plain.ndcg:
-        return plain
-    return factors.Tuned(found.model, {"l2": l2, **found.params}, found.ndcg, found.table)
+    best = factors.grid_search(factors.EASE, factors.EASE_GRID, train, histories, targets)
+    if side is None:
+        return best
+    for grid, group in (
+        (factors.EASE_SIDE_GRID, side.catalogue),
+        (factors.EASE_TITLE_GRID, side.title),
+    ):
+        if not group.shape[0]:
+            continue
+        fixed = dict(best.params)
+        found = factors.grid_search(
+            lambda seqs, fixed=fixed, **weight: factors.EASE(seqs, side=side, **fixed, **weight),
+            grid, train, histories, targets,
+        )  # fmt: skip
+        if found.ndcg > best.ndcg:
+            best = factors.Tuned(found.model, {**fixed, **found.params}, found.ndcg, found.table)
+    return best
 
 
 def write_blend(
@@ -604,11 +611,11 @@ def write_blend(
     genres: dict[str, list[str]],
     data_hash: str,
     ease_params: dict[str, float] | None = None,
-    side: sp.csr_matrix | None = None,
+    side: Side | None = None,
 ) -> None:
     """The hybrid's own files beside `sequence/`: the blend's arrays (from all of `seqs`,
-    each person's last item included; with `ease_params` (l2, and side_weight with `side`),
-    EASE's lists refitted on them) and meta.json."""
+    each person's last item included; with `ease_params` (l2, and the side information's
+    weights with `side`), EASE's lists refitted on them) and meta.json."""
     parts = Components.fit(seqs)
     if ease_params is not None:
         from ml.factors import EASE

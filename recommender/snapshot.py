@@ -104,12 +104,13 @@ def _write_csv(path: Path, header: list[str], rows: Iterator[list[str]]) -> tupl
 
 
 def _export_items(path: Path, item_ids: set[str]) -> int:
-    """`item,genres,year` for these items: genre slugs as the artwork labels have them."""
+    """`item,title,genres,year` for these items (ml.item_features): genre slugs as the artwork
+    labels have them."""
     ids = sorted(int(pk) for pk in item_ids)
     through = Item.genres.through
     with path.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
-        writer.writerow(["item", "genres", "year"])
+        writer.writerow(["item", "title", "genres", "year"])
         for start in range(0, len(ids), ITEMS_CHUNK):
             chunk = ids[start : start + ITEMS_CHUNK]
             genres: dict[int, list[str]] = {}
@@ -117,10 +118,10 @@ def _export_items(path: Path, item_ids: set[str]) -> int:
                 "item_id", "genre__slug"
             ):
                 genres.setdefault(item_id, []).append(slug)
-            for pk, year in (
-                Item.objects.filter(pk__in=chunk).order_by("pk").values_list("pk", "year")
+            for pk, title, year in (
+                Item.objects.filter(pk__in=chunk).order_by("pk").values_list("pk", "title", "year")
             ):
-                writer.writerow([pk, "|".join(sorted(genres.get(pk, []))), year or ""])
+                writer.writerow([pk, title, "|".join(sorted(genres.get(pk, []))), year or ""])
     return len(ids)
 
 

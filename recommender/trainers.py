@@ -96,7 +96,7 @@ def train_sequence(snapshot: Path, out_dir: Path, seed: int, progress: Progress)
         raise NotEnoughData(
             "the sequence model needs at least 3 people's history; the snapshot has fewer"
         )
-    # The catalogue's genres and years (snapshots before them have none).
+    # The catalogue's titles, genres and years (snapshots before them have none).
     items = snapshot / ITEMS if (snapshot / ITEMS).exists() else None
     result = train_hybrid(
         interactions, out_dir, reviews=reviews, seed=seed, progress=progress, text_model=False,

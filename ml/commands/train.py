@@ -22,7 +22,9 @@ def register(subparsers: Subparsers) -> None:
     parser.add_argument("--artwork", type=Path, help="folder of item images (file stem = item id)")
     parser.add_argument("--labels", type=Path, help="labels.csv for --artwork: file,genres")
     parser.add_argument(
-        "--items", type=Path, help="items.csv: item,genres,year (side information for EASE)"
+        "--items",
+        type=Path,
+        help="items.csv: item,title,genres,year (side information for EASE)",
     )
     parser.add_argument("--out", type=Path, required=True, help="model directory to write")
     parser.add_argument("--seed", type=int, default=0)

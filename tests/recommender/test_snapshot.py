@@ -89,16 +89,21 @@ def test_reviews_stay_out_until_the_person_opts_in():
     assert [r["user"] for r in _rows(take_snapshot(), REVIEWS)] == [str(person.pk)]
 
 
-def test_items_of_the_history_go_in_with_their_genres_and_year():
+def test_items_of_the_history_go_in_with_their_title_genres_and_year():
     noir, drama = GenreFactory(slug="noir"), GenreFactory(slug="drama")
-    played = ItemFactory(year=1947, genres=[noir, drama])
-    rated = ItemFactory(year=None)
+    played = ItemFactory(title="Out of the Past", year=1947, genres=[noir, drama])
+    rated = ItemFactory(title="Untitled, with a comma", year=None)
     ItemFactory(genres=[noir])  # in no one's history
     person = UserFactory()
     PlayFactory(user=person, item=played)
     RatingFactory(user=person, item=rated)
     rows = _rows(take_snapshot(), ITEMS)
     assert rows == [
-        {"item": str(played.pk), "genres": "drama|noir", "year": "1947"},
-        {"item": str(rated.pk), "genres": "", "year": ""},
+        {
+            "item": str(played.pk),
+            "title": "Out of the Past",
+            "genres": "drama|noir",
+            "year": "1947",
+        },
+        {"item": str(rated.pk), "title": "Untitled, with a comma", "genres": "", "year": ""},
     ]
