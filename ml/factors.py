@@ -95,7 +95,7 @@ class EASE:
         x = interaction_matrix(train.histories, n)
         gram = (x.T @ x).toarray().astype(np.float64)
         if side is not None:
-            gram += side.gram(side_weight, title_weight)
+            side.add_to(gram, side_weight, title_weight)
         gram[np.diag_indices(n)] += l2
         # Cholesky inverse of the symmetric positive-definite Gram matrix: half an LU inverse.
         factor, info = lapack.dpotrf(gram, lower=0, overwrite_a=1)

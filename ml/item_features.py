@@ -109,14 +109,12 @@ class Side:
             side_matrix(features, items, CATALOGUE_KINDS), side_matrix(features, items, TITLE_KINDS)
         )
 
-    def gram(self, side_weight: float, title_weight: float) -> np.ndarray:
-        """side_weight · CᵀC + title_weight · TᵀT, items x items (dense)."""
-        n = self.catalogue.shape[1]
-        out = np.zeros((n, n), dtype=np.float64)
+    def add_to(self, gram: np.ndarray, side_weight: float, title_weight: float) -> None:
+        """gram += side_weight · CᵀC + title_weight · TᵀT, in place: a dense items x items
+        matrix is gigabytes at EASE's largest catalogues, so no second one is kept."""
         for matrix, weight in ((self.catalogue, side_weight), (self.title, title_weight)):
             if weight and matrix.shape[0]:
-                out += weight * (matrix.T @ matrix).toarray()
-        return out
+                gram += weight * (matrix.T @ matrix).toarray()
 
 
 def side_matrix(
