@@ -613,18 +613,22 @@ class _Batches:
         return np.concatenate(out)
 
     def text_logits(self, texts: Sequence[str], hyper: dict[str, Any]) -> np.ndarray:
-        if hyper["chunk_words"]:
-            pieces, owners = chunk_texts(texts, hyper["chunk_words"])
-            return per_text_mean(self.logits(pieces), owners, len(texts))
-        return self.logits(texts).astype(np.float64)
+        pieces, owners = scored_pieces(texts, hyper["chunk_words"])
+        return per_text_mean(self.logits(pieces), owners, len(texts))
+
+
+def scored_pieces(texts: Sequence[str], chunk_words: int) -> tuple[list[str], np.ndarray]:
+    """What a text is scored by: its chunks, or the whole text when `chunk_words` is 0; and
+    for each piece the index of its text."""
+    if chunk_words:
+        return chunk_texts(texts, chunk_words)
+    return list(texts), np.arange(len(texts))
 
 
 def text_polarity(texts: Sequence[str], chunk_words: int) -> np.ndarray:
-    """texts x (positive, negative) lexicon polarity, averaged over a text's chunks as its
+    """texts x (positive, negative) lexicon polarity, averaged over a text's pieces as its
     logit is."""
-    pieces, owners = (
-        chunk_texts(texts, chunk_words) if chunk_words else (list(texts), np.arange(len(texts)))
-    )
+    pieces, owners = scored_pieces(texts, chunk_words)
     found = np.array([polarity(normalise(piece).split()) for piece in pieces], dtype=np.float64)
     found = found.reshape(len(pieces), 2)
     return np.column_stack([per_text_mean(found[:, j], owners, len(texts)) for j in range(2)])

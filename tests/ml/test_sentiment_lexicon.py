@@ -20,20 +20,9 @@ from ml.sentiment import (
     sigmoid,
     train_sentiment,
 )
+from tests.ml.sentences import sentences
 
 TINY = {"embedding_dim": 16, "lstm_units": 8, "epochs": 8, "patience": 3, "sequence_length": 12}
-FILLER = ["the", "a", "this", "film", "show", "game", "it", "was", "is", "and", "plot"]
-
-
-def sentences(n: int, seed: int, good: str, bad: str) -> tuple[list[str], np.ndarray]:
-    rng = np.random.default_rng(seed)
-    texts, labels = [], []
-    for i in range(n):
-        words = rng.choice(FILLER, size=int(rng.integers(3, 7))).tolist()
-        words.insert(int(rng.integers(len(words) + 1)), good if i % 2 else bad)
-        texts.append(" ".join(words))
-        labels.append(i % 2)
-    return texts, np.array(labels)
 
 
 def test_polarity_follows_the_lexicon_negation_and_but():

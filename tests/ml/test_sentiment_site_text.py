@@ -20,29 +20,9 @@ from ml.sentiment import (
     sigmoid,
     train_sentiment,
 )
+from tests.ml.sentences import sentences
 
 TINY = {"embedding_dim": 16, "lstm_units": 8, "epochs": 10, "patience": 3, "sequence_length": 12}
-FILLER = ["the", "a", "this", "film", "show", "game", "it", "was", "is", "and", "plot"]
-GOOD_CONTEXT = ["joy", "smile", "delight", "cheer"]
-BAD_CONTEXT = ["pain", "frown", "misery", "gloom"]
-
-
-def sentences(n: int, seed: int, good: str, bad: str, context: bool = False):
-    """Filler sentences holding one sentiment word; with `context`, also a word or two that
-    go with that side (the site's way of writing, seen only in its unlabelled text)."""
-    rng = np.random.default_rng(seed)
-    texts, labels = [], []
-    for i in range(n):
-        label = i % 2
-        words = rng.choice(FILLER, size=int(rng.integers(3, 7))).tolist()
-        phrase = [good if label else bad]
-        if context:
-            phrase += rng.choice(GOOD_CONTEXT if label else BAD_CONTEXT, size=2).tolist()
-        at = int(rng.integers(len(words) + 1))
-        words[at:at] = phrase
-        texts.append(" ".join(words))
-        labels.append(label)
-    return texts, np.array(labels)
 
 
 def test_chunks_cut_reviews_at_sentence_ends():
