@@ -66,6 +66,8 @@ DEFAULTS: dict[str, Any] = {
     # 0.733 -> 0.741 of the time on posters (ml/README.md, "Fourth pass").
     "ema_epochs": 2.5,
     "weight_decay": 0.05,
+    # Share of training views with a random rectangle erased (cutout; 0: none).
+    "erasing": 0.0,
 }
 
 # The embedding mixes blocks of the trained network, each centred on the catalogue and of unit
@@ -212,6 +214,11 @@ def augmenter(hyper: dict[str, Any], name: str) -> Any:
             layers.RandomZoom((-0.15 * strength, 0.15 * strength), fill_mode="reflect"),
             layers.RandomContrast(min(0.2 * strength, 0.9)),
             layers.RandomBrightness(min(0.1 * strength, 0.9), value_range=(0.0, 1.0)),
+            *(
+                [layers.RandomErasing(hyper["erasing"], value_range=(0.0, 1.0))]
+                if hyper["erasing"]
+                else []
+            ),
         ],
         name=name,
     )
