@@ -37,7 +37,9 @@ EMBEDDING_DIM = 64
 IMAGE_EXTENSIONS = frozenset({".png", ".jpg", ".jpeg", ".gif", ".bmp", ".webp", ".tif", ".tiff"})
 
 DEFAULTS: dict[str, Any] = {
-    "image_size": 48,
+    # Larger images help on posters once the weights are averaged and decayed (without those,
+    # 64 px gained nothing over 48), for about twice the training time (ml/README.md).
+    "image_size": 64,
     "filters": [24, 48, 96],
     "dropout": 0.3,
     "learning_rate": 2e-3,
@@ -66,8 +68,6 @@ DEFAULTS: dict[str, Any] = {
     # 0.733 -> 0.741 of the time on posters (ml/README.md, "Fourth pass").
     "ema_epochs": 2.5,
     "weight_decay": 0.05,
-    # Share of training views with a random rectangle erased (cutout; 0: none).
-    "erasing": 0.0,
 }
 
 # The embedding mixes blocks of the trained network, each centred on the catalogue and of unit
@@ -214,11 +214,6 @@ def augmenter(hyper: dict[str, Any], name: str) -> Any:
             layers.RandomZoom((-0.15 * strength, 0.15 * strength), fill_mode="reflect"),
             layers.RandomContrast(min(0.2 * strength, 0.9)),
             layers.RandomBrightness(min(0.1 * strength, 0.9), value_range=(0.0, 1.0)),
-            *(
-                [layers.RandomErasing(hyper["erasing"], value_range=(0.0, 1.0))]
-                if hyper["erasing"]
-                else []
-            ),
         ],
         name=name,
     )
