@@ -64,8 +64,8 @@ DEFAULTS: dict[str, Any] = {
     "temperature": 0.2,
     # The weights validated and kept are an exponential moving average of the trained ones
     # over about this many epochs (0: the last step's). With `weight_decay` (AdamW's, times
-    # the step), three seeds' held-out training films found neighbours sharing a genre
-    # 0.733 -> 0.741 of the time on posters (ml/README.md, "Fourth pass").
+    # the step) and 64 px, three seeds' held-out training films found neighbours sharing a
+    # genre 0.733 -> 0.742 of the time on posters (ml/README.md, "Fourth pass").
     "ema_epochs": 2.5,
     "weight_decay": 0.05,
 }
@@ -488,7 +488,8 @@ def train_artwork(
         )
 
     averaged = hp["ema_epochs"] > 0
-    horizon = max(1.0, -(-len(inputs) // hp["batch_size"]) * hp["ema_epochs"])
+    steps_per_epoch = -(-len(inputs) // hp["batch_size"])
+    horizon = max(1.0, steps_per_epoch * hp["ema_epochs"])
     trainer.compile(
         optimizer=keras.optimizers.Adam(
             hp["learning_rate"],
