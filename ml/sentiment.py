@@ -646,6 +646,101 @@ def _chunked(
     return pieces, labels[owners], (1.0 / counts[owners]).astype(np.float32)
 
 
+@dataclass
+class NetworkInputs:
+    """What the networks are fitted on: the vectorised training and validation pieces with
+    their labels and weights, the vocabularies' sizes and the pre-trained word vectors. Text
+    becomes these on the CPU (TensorFlow's TextVectorization, SciPy's SVD); fitting on them is
+    the backend's work, a GPU's on a JAX worker (bench/ml_training.py times it there)."""
+
+    x_train: dict[str, np.ndarray]
+    y_train: np.ndarray
+    w_train: np.ndarray
+    x_valid: dict[str, np.ndarray]
+    y_valid: np.ndarray
+    w_valid: np.ndarray
+    sizes: dict[str, int]
+    embedding: np.ndarray | None
+
+
+def vectorise(
+    texts: list[str],
+    labels: np.ndarray,
+    site: Sequence[str],
+    hp: dict[str, Any],
+    seed: int,
+    report: Progress,
+) -> tuple[Vectorisers, NetworkInputs, np.ndarray]:
+    """Split off the stratified validation texts, learn the vocabularies, vectorise both parts
+    and pre-train the word vectors; returns the vectorisers, the inputs and the validation
+    texts' indices."""
+    train_at, valid_at = _stratified_split(labels, hp["validation_fraction"], seed)
+    train_texts = [texts[i] for i in train_at]
+    valid_texts = [texts[i] for i in valid_at]
+    train_pieces, y_train, w_train = _chunked(train_texts, labels[train_at], hp)
+    valid_pieces, y_valid, w_valid = _chunked(valid_texts, labels[valid_at], hp)
+    site_pieces = chunk_texts(site, hp["chunk_words"])[0] if hp["chunk_words"] else site
+
+    report(0.0, "learning vocabularies")
+    vectorisers = Vectorisers.learn(train_pieces, hp, site_pieces)
+    x_train = vectorisers(train_pieces)
+    x_valid = vectorisers(valid_pieces)
+    sizes = {name: int(array.shape[1]) for name, array in x_train.items()}
+    sizes["words"] = vectorisers.words.vocabulary_size()
+
+    embedding = None
+    if hp["pretrain_window"]:
+        report(0.03, "pre-training word vectors")
+        corpus = [*train_pieces, *site_pieces]
+        ids = np.concatenate(
+            [
+                np.asarray(vectorisers.words(np.asarray([normalise(t) for t in batch])))
+                for batch in (corpus[i : i + 2048] for i in range(0, len(corpus), 2048))
+            ]
+        )
+        embedding = pretrained_embedding(
+            ids, sizes["words"], hp["embedding_dim"], hp["pretrain_window"], seed
+        )
+
+    inputs = NetworkInputs(x_train, y_train, w_train, x_valid, y_valid, w_valid, sizes, embedding)
+    return vectorisers, inputs, valid_at
+
+
+def fit_networks(
+    inputs: NetworkInputs, hp: dict[str, Any], progress: Progress | None = None
+) -> tuple[dict[str, Any], dict[str, float]]:
+    """Build the models and fit the trained branches one after the other, each with its own
+    early stopping on the validation pieces; returns the models and each branch's epochs."""
+    import keras
+
+    metrics: dict[str, float] = {}
+    models = build_models(inputs.sizes, hp, inputs.embedding)
+    lstms = [f"lstm_{i}" for i in range(hp["lstm_members"])]
+    branches = {"both": [*lstms, "bag"], "lstm": lstms, "bag": ["bag"]}[hp["branches"]]
+    for step, branch in enumerate(branches):
+        stop = keras.callbacks.EarlyStopping(
+            monitor="val_loss", patience=hp["patience"], restore_best_weights=True
+        )
+        share = 0.85 / len(branches)
+        models[branch].fit(
+            inputs.x_train,
+            inputs.y_train,
+            sample_weight=inputs.w_train,
+            validation_data=(inputs.x_valid, inputs.y_valid, inputs.w_valid),
+            epochs=hp["epochs"],
+            batch_size=hp["batch_size"],
+            callbacks=[
+                stop,
+                keras_callback(
+                    progress, hp["epochs"], 0.05 + step * share, 0.05 + (step + 1) * share
+                ),
+            ],
+            verbose=0,
+        )
+        metrics[f"{branch}_epochs"] = float(stop.stopped_epoch or hp["epochs"])
+    return models, metrics
+
+
 def train_sentiment(
     texts: list[str],
     labels: np.ndarray,
@@ -681,63 +776,13 @@ def train_sentiment(
     # the same text twice adds nothing to the statistics but weight; order kept for the hash
     site = list(dict.fromkeys(t for t in unlabelled if t.strip()))
 
-    train_at, valid_at = _stratified_split(labels, hp["validation_fraction"], seed)
-    train_texts = [texts[i] for i in train_at]
-    valid_texts = [texts[i] for i in valid_at]
-    train_pieces, y_train, w_train = _chunked(train_texts, labels[train_at], hp)
-    valid_pieces, y_valid, w_valid = _chunked(valid_texts, labels[valid_at], hp)
-    site_pieces = chunk_texts(site, hp["chunk_words"])[0] if hp["chunk_words"] else site
-
-    report(0.0, "learning vocabularies")
-    vectorisers = Vectorisers.learn(train_pieces, hp, site_pieces)
-    metrics: dict[str, float] = {}
-    x_train = vectorisers(train_pieces)
-    x_valid = vectorisers(valid_pieces)
-    sizes = {name: int(array.shape[1]) for name, array in x_train.items()}
-    sizes["words"] = vectorisers.words.vocabulary_size()
-
-    embedding = None
-    if hp["pretrain_window"]:
-        report(0.03, "pre-training word vectors")
-        corpus = [*train_pieces, *site_pieces]
-        ids = np.concatenate(
-            [
-                np.asarray(vectorisers.words(np.asarray([normalise(t) for t in batch])))
-                for batch in (corpus[i : i + 2048] for i in range(0, len(corpus), 2048))
-            ]
-        )
-        embedding = pretrained_embedding(
-            ids, sizes["words"], hp["embedding_dim"], hp["pretrain_window"], seed
-        )
-
-    models = build_models(sizes, hp, embedding)
-    lstms = [f"lstm_{i}" for i in range(hp["lstm_members"])]
-    branches = {"both": [*lstms, "bag"], "lstm": lstms, "bag": ["bag"]}[hp["branches"]]
-    for step, branch in enumerate(branches):
-        stop = keras.callbacks.EarlyStopping(
-            monitor="val_loss", patience=hp["patience"], restore_best_weights=True
-        )
-        share = 0.85 / len(branches)
-        models[branch].fit(
-            x_train,
-            y_train,
-            sample_weight=w_train,
-            validation_data=(x_valid, y_valid, w_valid),
-            epochs=hp["epochs"],
-            batch_size=hp["batch_size"],
-            callbacks=[
-                stop,
-                keras_callback(
-                    progress, hp["epochs"], 0.05 + step * share, 0.05 + (step + 1) * share
-                ),
-            ],
-            verbose=0,
-        )
-        metrics[f"{branch}_epochs"] = float(stop.stopped_epoch or hp["epochs"])
+    vectorisers, inputs, valid_at = vectorise(texts, labels, site, hp, seed, report)
+    models, metrics = fit_networks(inputs, hp, progress)
     model = models["combined"] if hp["branches"] == "both" else models[hp["branches"]]
-    del x_train, x_valid
+    del inputs
 
     scorer = _Batches(vectorisers, model)
+    valid_texts = [texts[i] for i in valid_at]
     valid_logits = scorer.text_logits(valid_texts, hp)
     valid_polarity = text_polarity(valid_texts, hp["chunk_words"])
     scoring = Scoring()
@@ -767,7 +812,7 @@ def train_sentiment(
             },
             metrics=metrics,
             examples={
-                "train": len(train_at),
+                "train": len(texts) - len(valid_at),
                 "validation": len(valid_at),
                 "unlabelled": len(site),
             },
