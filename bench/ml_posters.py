@@ -157,12 +157,16 @@ def train_cnn(
     return metrics, seconds, load_artwork(out)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+def add_data_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--data", type=Path, default=ROOT.parent / "shared" / "data",
         help="development data folder (default: ../shared/data from the repository)",
     )  # fmt: skip
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    add_data_argument(parser)
     parser.add_argument("--seed", type=int, default=0, help="the CNN's training seed")
     parser.add_argument("--set", nargs="*", default=[], help="hyperparameter overrides k=v")
     parser.add_argument("--histogram-only", action="store_true", help="skip the CNN")

@@ -38,7 +38,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.ml_posters import load_posters, neighbour_figures, train_cnn  # noqa: E402
+from bench.ml_posters import add_data_argument, load_posters, neighbour_figures, train_cnn  # noqa: E402
 from ml.data import read_movielens  # noqa: E402
 from ml.evaluation import evaluate, five_core, leave_one_out  # noqa: E402
 
@@ -161,10 +161,7 @@ def fit_sentiment(inputs: Any, hp: dict[str, Any], seed: int) -> tuple[float, st
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument(
-        "--data", type=Path, default=ROOT.parent / "shared" / "data",
-        help="development data folder (default: ../shared/data from the repository)",
-    )  # fmt: skip
+    add_data_argument(parser)
     parser.add_argument(
         "--models", default=",".join(MODELS), help="comma-separated, of " + ", ".join(MODELS)
     )
