@@ -9,7 +9,8 @@ worker takes, on a GPU node (KERAS_BACKEND=jax) or on these CPUs (TensorFlow).
 - cnn: ml.artwork on the posters, bench/ml_posters.py's protocol (80/20 split, all posters
   unlabelled for pre-training); the figures are the 10-NN Comedy/Drama accuracy and overlap.
 - sentiment: ml.sentiment on the yelp + amazon sentences, bench/ml_sentiment.py's first split
-  (with the unlabelled Steam text); the figure is the model's own validation accuracy.
+  (with the unlabelled Steam text, both read where that script reads them, not from --data);
+  the figure is the networks' accuracy on their own validation pieces.
 
 Each model is trained with its defaults; each time includes reading the data (the posters'
 decoding too), since a worker does that as well. The first training on JAX compiles its steps:
