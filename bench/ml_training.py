@@ -7,7 +7,7 @@ worker takes, on a GPU node (KERAS_BACKEND=jax) or on these CPUs (TensorFlow).
 - gru: ml.sequence on ml-latest-small, bench/ml_sequence.py's protocol (5-core, leave one out
   by time); the figure is the test NDCG@10.
 - cnn: ml.artwork on the posters, bench/ml_posters.py's protocol (80/20 split, all posters
-  unlabelled for pre-training); the figures are the 10-NN Comedy/Drama accuracy and overlap.
+  in the images folder); the figures are the 10-NN Comedy/Drama accuracy and overlap.
 - sentiment: ml.sentiment on the yelp + amazon sentences, bench/ml_sentiment.py's first split
   (with the unlabelled Steam text, both read where that script reads them, not from --data);
   the figure is the networks' accuracy on their own validation pieces.
