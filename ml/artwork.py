@@ -68,9 +68,6 @@ DEFAULTS: dict[str, Any] = {
     # genre 0.733 -> 0.742 of the time on posters (ml/README.md, "Fourth pass").
     "ema_epochs": 2.5,
     "weight_decay": 0.05,
-    # A second training on the first network's genre probabilities for the images without
-    # labels (held-out and unlabelled ones), at this weight beside the labels (0: none).
-    "self_training": 0.0,
 }
 
 # The embedding mixes blocks of the trained network, each centred on the catalogue and of unit
@@ -436,11 +433,7 @@ def train_artwork(
         truth[row, [index[g] for g in gs]] = 1.0
     contrastive = bool(hp["pretrain_epochs"]) or hp["contrastive_weight"] > 0
     listed = set(files)
-    unlabelled = (
-        [p for p in image_files(images_dir) if p.name not in listed]
-        if contrastive or hp["self_training"]
-        else []
-    )
+    unlabelled = [p for p in image_files(images_dir) if p.name not in listed] if contrastive else []
 
     paths = [images_dir / name for name in files]
     report(0.0, f"reading {len(files)} images and {len(unlabelled)} unlabelled ones")
@@ -494,27 +487,55 @@ def train_artwork(
             verbose=0,
         )
 
-    span = (pretraining, 0.9 if not hp["self_training"] else (pretraining + 0.9) / 2)
-    epochs = _fit_genres(trainer, inputs, targets, validation, losses, hp, progress, span)
-    if hp["self_training"]:
-        # Self-training (Xie et al. 2020, "noisy student"): the network's genre probabilities
-        # for every image it has no labels for become soft targets for a fresh network, trained
-        # with the same augmentation and dropout on the labelled images and those together.
-        report(span[1], "self-training")
-        unseen = np.concatenate([images[held_at], extra])
-        teacher = infer(served, unseen)[0]
-        trainer, served = build_models(len(genres), hp)
-        trainer.get_layer("genres").bias.assign(np.log(prior / (1 - prior)).astype(np.float32))
-        inputs = np.concatenate([images[train_at], unseen])
-        targets = {"genres": np.concatenate([truth[train_at], teacher])}
-        weights = np.concatenate(
-            [np.ones(len(train_at)), np.full(len(unseen), hp["self_training"])]
-        ).astype(np.float32)
-        losses = {"genres": masked_binary_crossentropy}
-        validation = (images[held_at], {"genres": truth[held_at]})
-        epochs = _fit_genres(
-            trainer, inputs, targets, validation, losses, hp, progress, (span[1], 0.9), weights
-        )
+    averaged = hp["ema_epochs"] > 0
+    steps_per_epoch = -(-len(inputs) // hp["batch_size"])
+    horizon = max(1.0, steps_per_epoch * hp["ema_epochs"])
+    trainer.compile(
+        optimizer=keras.optimizers.Adam(
+            hp["learning_rate"],
+            weight_decay=hp["weight_decay"] or None,
+            use_ema=averaged,
+            # The average's horizon in steps, so a small catalogue's few steps an epoch are
+            # not averaged with its untrained start (Keras's average has no bias correction).
+            ema_momentum=1.0 - 1.0 / horizon,
+        ),
+        loss=losses,
+        loss_weights={
+            "genres": 1.0,
+            **({"views": hp["contrastive_weight"]} if contrastive else {}),
+        },
+    )
+    monitor = "val_genres_loss" if contrastive else "val_loss"
+    stop = keras.callbacks.EarlyStopping(
+        monitor=monitor,
+        mode="min",
+        patience=hp["patience"],
+        restore_best_weights=True,
+        start_from_epoch=min(hp["min_epochs"], hp["epochs"] - 1),
+    )
+    trainer.fit(
+        inputs,
+        targets,
+        validation_data=validation,
+        epochs=hp["epochs"],
+        batch_size=hp["batch_size"],
+        callbacks=[
+            # Averaged weights are the ones validated, so early stopping keeps the best of them.
+            *([keras.callbacks.SwapEMAWeights(swap_on_epoch=True)] if averaged else []),
+            stop,
+            # Halve the step when validation stalls: the noisy generated art plateaus early.
+            keras.callbacks.ReduceLROnPlateau(
+                monitor=monitor,
+                mode="min",
+                factor=0.5,
+                patience=max(1, hp["patience"] // 2),
+                # At most two halvings: a noisy held-out loss would otherwise stall it.
+                min_lr=hp["learning_rate"] / 4,
+            ),
+            keras_callback(progress, hp["epochs"], pretraining, 0.9),
+        ],
+        verbose=0,
+    )
 
     scaled(progress, 0.9, 1.0)(0.0, "evaluating")
     catalogue = np.concatenate([images, extra])
@@ -530,7 +551,7 @@ def train_artwork(
         truth[train_at],
         seed,
     )
-    metrics["epochs_trained"] = float(epochs)
+    metrics["epochs_trained"] = float(stop.stopped_epoch or hp["epochs"])
     metrics["pretraining_epochs"] = float(hp["pretrain_epochs"])
     metrics["unlabelled_images"] = float(len(unlabelled))
 
@@ -556,75 +577,6 @@ def train_artwork(
         )
     report(1.0, "done")
     return metrics
-
-
-def _fit_genres(
-    trainer: Any,
-    inputs: np.ndarray,
-    targets: dict[str, np.ndarray],
-    validation: tuple[np.ndarray, dict[str, np.ndarray]],
-    losses: dict[str, Any],
-    hp: dict[str, Any],
-    progress: Progress | None,
-    span: tuple[float, float],
-    sample_weight: np.ndarray | None = None,
-) -> int:
-    """Learn genres (beside the contrastive loss when `losses` has one) with averaged weights,
-    early stopping and step halving; returns the epochs run."""
-    import keras
-
-    averaged = hp["ema_epochs"] > 0
-    steps_per_epoch = -(-len(inputs) // hp["batch_size"])
-    horizon = max(1.0, steps_per_epoch * hp["ema_epochs"])
-    trainer.compile(
-        optimizer=keras.optimizers.Adam(
-            hp["learning_rate"],
-            weight_decay=hp["weight_decay"] or None,
-            use_ema=averaged,
-            # The average's horizon in steps, so a small catalogue's few steps an epoch are
-            # not averaged with its untrained start (Keras's average has no bias correction).
-            ema_momentum=1.0 - 1.0 / horizon,
-        ),
-        loss=losses,
-        loss_weights={
-            "genres": 1.0,
-            **({"views": hp["contrastive_weight"]} if "views" in losses else {}),
-        },
-    )
-    monitor = "val_genres_loss" if "views" in losses else "val_loss"
-    stop = keras.callbacks.EarlyStopping(
-        monitor=monitor,
-        mode="min",
-        patience=hp["patience"],
-        restore_best_weights=True,
-        start_from_epoch=min(hp["min_epochs"], hp["epochs"] - 1),
-    )
-    trainer.fit(
-        inputs,
-        targets,
-        sample_weight=sample_weight,
-        validation_data=validation,
-        epochs=hp["epochs"],
-        batch_size=hp["batch_size"],
-        callbacks=[
-            # Averaged weights are the ones validated, so early stopping keeps the best of them.
-            *([keras.callbacks.SwapEMAWeights(swap_on_epoch=True)] if averaged else []),
-            stop,
-            # Halve the step when validation stalls: the noisy generated art plateaus early.
-            keras.callbacks.ReduceLROnPlateau(
-                monitor=monitor,
-                mode="min",
-                factor=0.5,
-                patience=max(1, hp["patience"] // 2),
-                # At most two halvings: a noisy held-out loss would otherwise stall it.
-                min_lr=hp["learning_rate"] / 4,
-            ),
-            keras_callback(progress, hp["epochs"], *span),
-        ],
-        verbose=0,
-    )
-
-    return int(stop.stopped_epoch or hp["epochs"])
 
 
 def centre_embeddings(served: Any, images: np.ndarray) -> None:

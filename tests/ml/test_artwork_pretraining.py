@@ -154,34 +154,3 @@ def test_without_contrastive_learning_unlisted_images_are_not_read(tmp_path):
     assert metrics["unlabelled_images"] == 0
     meta = json.loads((tmp_path / "model" / "meta.json").read_text())
     assert meta["examples"] == {"train": 6, "held_out": 3, "unlabelled": 0}
-
-
-def test_genre_loss_takes_soft_targets_as_binary_cross_entropy():
-    # Self-training's targets are the first network's probabilities, not 0 or 1.
-    truth = np.array([[0.8, 0.1], [0.3, 0.5]], np.float32)
-    logits = np.array([[1.5, -0.5], [-2.0, 0.7]], np.float32)
-    p = 1 / (1 + np.exp(-logits.astype(np.float64)))
-    expected = -(truth * np.log(p) + (1 - truth) * np.log(1 - p)).mean(axis=1)
-    got = np.asarray(masked_binary_crossentropy(truth, logits))
-    np.testing.assert_allclose(got, expected, rtol=1e-5)
-
-
-def test_self_training_learns_genres_for_images_without_labels(tmp_path):
-    labels = make_folder(tmp_path / "images", per_genre=4, seed=2)
-    unlisted = add_unlabelled(tmp_path / "images", per_genre=4, seed=3)
-    stages: list[str] = []
-    quick = {**TINY, "epochs": 12, "pretrain_epochs": 0, "contrastive_weight": 0.0,
-             "self_training": 1.0}  # fmt: skip
-    metrics = train_artwork(
-        tmp_path / "images", labels, tmp_path / "model", seed=1,
-        progress=lambda fraction, stage: stages.append(stage), **quick,
-    )  # fmt: skip
-    assert "self-training" in stages
-    assert metrics["unlabelled_images"] == len(unlisted) == 12
-    # The served network is the second one: it names the unlisted paintings' colours.
-    model = load_artwork(tmp_path / "model")
-    predicted = model.predict_genres([tmp_path / "images" / name for name in unlisted])
-    right = [
-        genres == [name.split("-")[1]] for genres, name in zip(predicted, unlisted, strict=True)
-    ]
-    assert np.mean(right) >= 2 / 3
