@@ -157,6 +157,17 @@ def other_site_metrics(labels: np.ndarray, probabilities: np.ndarray) -> dict[st
     }
 
 
+def labelled_sentences() -> tuple[list[str], np.ndarray]:
+    """The yelp + amazon sentences and their labels, in file order."""
+    texts: list[str] = []
+    parts = []
+    for name in FILES:
+        t, y = read_labelled(DATA / name)
+        texts += t
+        parts.append(y)
+    return texts, np.concatenate(parts)
+
+
 def split(n: int, labels: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray]:
     rng = np.random.default_rng(seed)
     test = []
@@ -173,13 +184,7 @@ def run(
     steam: tuple[list[str], np.ndarray] | None,
     unlabelled: list[str],
 ) -> dict[str, dict[str, float]]:
-    texts: list[str] = []
-    parts = []
-    for name in FILES:
-        t, y = read_labelled(DATA / name)
-        texts += t
-        parts.append(y)
-    labels = np.concatenate(parts)
+    texts, labels = labelled_sentences()
     train_at, test_at = split(len(texts), labels, seed)
     train_texts = [texts[i] for i in train_at]
     test_texts = [texts[i] for i in test_at]

@@ -26,6 +26,7 @@ time is printed when the inputs are saved.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
 import sys
@@ -40,8 +41,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.ml_posters import add_data_argument, load_posters, neighbour_figures, train_cnn  # noqa: E402
+from bench.ml_sentiment import labelled_sentences, split, steam_unlabelled  # noqa: E402
 from ml.data import read_movielens  # noqa: E402
 from ml.evaluation import evaluate, five_core, leave_one_out  # noqa: E402
+from ml.sentiment import DEFAULTS, NetworkInputs, fit_networks, site_texts, vectorise  # noqa: E402
 
 MODELS = ("gru", "cnn", "sentiment")
 
@@ -88,33 +91,22 @@ def train_posters(data: Path, seed: int) -> tuple[float, str]:
     )
 
 
-def sentiment_inputs(seed: int) -> tuple[Any, dict[str, Any]]:
+def sentiment_inputs(seed: int) -> tuple[NetworkInputs, dict[str, Any]]:
     """Vectorise bench/ml_sentiment.py's first split as train_sentiment does (needs TF)."""
     import keras
 
-    from bench.ml_sentiment import DATA, FILES, split, steam_unlabelled
-    from ml import sentiment
-
-    texts: list[str] = []
-    parts = []
-    for name in FILES:
-        t, y = sentiment.read_labelled(DATA / name)
-        texts += t
-        parts.append(y)
-    labels = np.concatenate(parts)
+    texts, labels = labelled_sentences()
     train_at, _ = split(len(texts), labels, seed)
-    site = list(dict.fromkeys(t for t in steam_unlabelled() if t.strip()))
     keras.utils.set_random_seed(seed)
-    hp = dict(sentiment.DEFAULTS)
-    _, inputs, _ = sentiment.vectorise(
-        [texts[i] for i in train_at], labels[train_at], site, hp, seed, lambda f, stage: None
-    )
+    hp = dict(DEFAULTS)
+    _, inputs, _ = vectorise(
+        [texts[i] for i in train_at], labels[train_at], site_texts(steam_unlabelled()), hp, seed,
+        lambda fraction, stage: None,
+    )  # fmt: skip
     return inputs, hp
 
 
-def save_inputs(path: Path, inputs: Any, hp: dict[str, Any]) -> None:
-    import json
-
+def save_inputs(path: Path, inputs: NetworkInputs, hp: dict[str, Any]) -> None:
     arrays = {f"x_train.{k}": v for k, v in inputs.x_train.items()}
     arrays |= {f"x_valid.{k}": v for k, v in inputs.x_valid.items()}
     arrays |= {k: getattr(inputs, k) for k in ("y_train", "w_train", "y_valid", "w_valid")}
@@ -124,11 +116,7 @@ def save_inputs(path: Path, inputs: Any, hp: dict[str, Any]) -> None:
     np.savez_compressed(path, meta=np.array(meta), **arrays)
 
 
-def load_inputs(path: Path) -> tuple[Any, dict[str, Any]]:
-    import json
-
-    from ml.sentiment import NetworkInputs
-
+def load_inputs(path: Path) -> tuple[NetworkInputs, dict[str, Any]]:
     with np.load(path) as saved:
         arrays = {k: saved[k] for k in saved.files}
     meta = json.loads(str(arrays.pop("meta")))
@@ -144,16 +132,13 @@ def load_inputs(path: Path) -> tuple[Any, dict[str, Any]]:
     return inputs, meta["hp"]
 
 
-def fit_sentiment(inputs: Any, hp: dict[str, Any], seed: int) -> tuple[float, str]:
+def fit_sentiment(inputs: NetworkInputs, hp: dict[str, Any], seed: int) -> tuple[float, str]:
     import keras
-
-    from ml.sentiment import fit_networks
 
     keras.utils.set_random_seed(seed)
     started = time.perf_counter()
-    models, metrics = fit_networks(inputs, hp)
+    model, metrics = fit_networks(inputs, hp)
     seconds = time.perf_counter() - started
-    model = models["combined"] if hp["branches"] == "both" else models[hp["branches"]]
     logits = np.asarray(model.predict(inputs.x_valid, verbose=0))[:, 0]
     accuracy = float(np.average((logits > 0) == (inputs.y_valid > 0), weights=inputs.w_valid))
     epochs = ", ".join(f"{k} {v:.0f}" for k, v in metrics.items())

@@ -708,9 +708,10 @@ def vectorise(
 
 def fit_networks(
     inputs: NetworkInputs, hp: dict[str, Any], progress: Progress | None = None
-) -> tuple[dict[str, Any], dict[str, float]]:
+) -> tuple[Any, dict[str, float]]:
     """Build the models and fit the trained branches one after the other, each with its own
-    early stopping on the validation pieces; returns the models and each branch's epochs."""
+    early stopping on the validation pieces; returns the model to serve (the branches'
+    average, or the one branch trained) and each branch's epochs."""
     import keras
 
     metrics: dict[str, float] = {}
@@ -738,7 +739,15 @@ def fit_networks(
             verbose=0,
         )
         metrics[f"{branch}_epochs"] = float(stop.stopped_epoch or hp["epochs"])
-    return models, metrics
+    served = models["combined"] if hp["branches"] == "both" else models[hp["branches"]]
+    return served, metrics
+
+
+def site_texts(unlabelled: Sequence[str]) -> list[str]:
+    """The site's unlabelled texts as training reads them: blank ones dropped, and the same
+    text twice kept once (it adds nothing to the statistics but weight); order kept for the
+    data hash."""
+    return list(dict.fromkeys(t for t in unlabelled if t.strip()))
 
 
 def train_sentiment(
@@ -773,12 +782,10 @@ def train_sentiment(
         raise ValueError("training needs both positive (1) and negative (0) examples")
     report = progress or (lambda fraction, stage: None)
     keras.utils.set_random_seed(seed)
-    # the same text twice adds nothing to the statistics but weight; order kept for the hash
-    site = list(dict.fromkeys(t for t in unlabelled if t.strip()))
+    site = site_texts(unlabelled)
 
     vectorisers, inputs, valid_at = vectorise(texts, labels, site, hp, seed, report)
-    models, metrics = fit_networks(inputs, hp, progress)
-    model = models["combined"] if hp["branches"] == "both" else models[hp["branches"]]
+    model, metrics = fit_networks(inputs, hp, progress)
     del inputs
 
     scorer = _Batches(vectorisers, model)
