@@ -408,12 +408,13 @@ def train_artwork(
 ) -> dict[str, float]:
     """Train on the images of a folder and write the model directory.
 
-    The images listed in labels_csv teach genres; every image of the folder (listed or not,
-    and the held-out ones without their genres) teaches looks without labels: two random
-    views of each must embed close together (contrastive pre-training, then mixed with the
-    genre loss). Also writes `embeddings.npy` (one L2-normalised row per listed image, in CSV
-    order) with the file names as `file_ids` in meta.json, so serving can find look-alikes in
-    NumPy.
+    The images listed in labels_csv teach genres. With `pretrain_epochs` or
+    `contrastive_weight` (both off by default: on posters they taught less than the labels,
+    ml/README.md), every image of the folder (listed or not, and the held-out ones without
+    their genres) also teaches looks without labels: two random views of each must embed close
+    together (contrastive pre-training, then mixed with the genre loss). Also writes
+    `embeddings.npy` (one L2-normalised row per listed image, in CSV order) with the file names
+    as `file_ids` in meta.json, so serving can find look-alikes in NumPy.
     """
     import keras
 
