@@ -22,8 +22,12 @@ as the site passes its catalogue's), side information for its EASE part (ml.item
 its weight tuned on validation with the tuned l2 (not one of the issue's peers, which see
 interactions only).
 
+`--cli --factors auto,als` also trains the hybrid with the ALS part instead of EASE (`python -m
+ml train --factors als`), as a catalogue beyond EASE's size (ml.factors.EASE_MAX_ITEMS) gets it;
+its ratio is printed to the best of item-kNN and ALS too, the peers that exist at that size.
+
 Run: .venv/bin/python bench/ml_unordered.py [--variant unordered|timed|both] [--no-hybrid] [--cli]
-     [--no-items]
+     [--no-items] [--seed N] [--factors auto,als]
 """
 
 from __future__ import annotations
@@ -149,9 +153,14 @@ def hybrid_in_process(split: Split, seed: int, ease: EASE | None) -> dict[str, t
 
 
 def hybrid_cli(
-    split: Split, rows: Sequence[Interaction], seed: int, items_csv: Path | None
+    split: Split,
+    rows: Sequence[Interaction],
+    seed: int,
+    items_csv: Path | None,
+    factors: str = "auto",
 ) -> dict[str, tuple[dict, str]]:
-    """`python -m ml train` on everything but the test items, `recommend`, scored on them."""
+    """`python -m ml train` on everything but the test items, `recommend`, scored on them.
+    `factors`: train's co-occurrence part (`--factors`; auto: EASE here)."""
     test = {
         (split.train.users[u], split.train.items[int(split.test[u])])
         for u in np.flatnonzero(split.test >= 0)
@@ -167,6 +176,8 @@ def hybrid_cli(
                 f"{tmp}/model",
                 "--seed",
                 str(seed),
+                "--factors",
+                factors,
                 *(["--items", str(items_csv)] if items_csv else []),
             ],
             ["recommend", "--model", f"{tmp}/model", "--k", "10", "--out", f"{tmp}/recs.csv"],
@@ -188,10 +199,18 @@ def hybrid_cli(
         found = [index.get(i, -1) for i in ranked.get(split.train.users[u], [])][:10]
         matrix[row, : len(found)] = found
     result = metrics(matrix, split.test[users], split.train.n_items)
-    return {"hybrid (cli)": (result, f"(train + recommend {spent:.0f} s)")}
+    name = "hybrid (cli)" if factors == "auto" else f"hybrid+{factors} (cli)"
+    return {name: (result, f"(train + recommend {spent:.0f} s)")}
 
 
-def run(variant: str, hybrid: bool, cli: bool, seed: int, items_csv: Path | None) -> None:
+def run(
+    variant: str,
+    hybrid: bool,
+    cli: bool,
+    seed: int,
+    items_csv: Path | None,
+    factors: Sequence[str] = ("auto",),
+) -> None:
     rows = five_core(ratings(data_dir() / "ratings.csv", timed=variant == "timed"))
     split = leave_one_out(rows, seed=seed)
     histories, targets = split.testing()
@@ -202,6 +221,8 @@ def run(variant: str, hybrid: bool, cli: bool, seed: int, items_csv: Path | None
         flush=True,
     )
     best = ("", 0.0)
+    # Beyond EASE's catalogue size only item-kNN and ALS are peers: the ALS part's measure.
+    beyond = ("", 0.0)
     ease = None
     for method in ("popularity", "markov", "itemknn", "ease", "als"):
         if method == "markov" and variant == "unordered":
@@ -219,6 +240,8 @@ def run(variant: str, hybrid: bool, cli: bool, seed: int, items_csv: Path | None
         line(method, result, f"{extra} ({time.monotonic() - start:.0f} s)")
         if method != "popularity" and result["ndcg@10"] > best[1]:
             best = (method, result["ndcg@10"])
+        if method in ("itemknn", "als") and result["ndcg@10"] > beyond[1]:
+            beyond = (method, result["ndcg@10"])
     own = None
     if ease is not None:
         start = time.monotonic()
@@ -229,18 +252,25 @@ def run(variant: str, hybrid: bool, cli: bool, seed: int, items_csv: Path | None
             found, extra = side_ease(split, ease, items_csv)
             line("ease+side", found, f"{extra} ({time.monotonic() - start:.0f} s)")
     if hybrid:
-        results = (
-            hybrid_cli(split, rows, seed, items_csv)
-            if cli
-            else hybrid_in_process(split, seed, ease)
-        )
+        results: dict[str, tuple[dict, str]] = {}
+        if cli:
+            for choice in factors:
+                results.update(hybrid_cli(split, rows, seed, items_csv, choice))
+        else:
+            results = hybrid_in_process(split, seed, ease)
         for name, (found, extra) in results.items():
             line(name, found, extra)
         for name, (found, _) in results.items():
             print(
                 f"  {name} / best of the others ({best[0]}): "
                 f"{found['ndcg@10'] / best[1]:.3f} (target: 1.05 unordered, 1.3 timed)"
-                + (f"; / ease-recency: {found['ndcg@10'] / own['ndcg@10']:.3f}" if own else ""),
+                + (f"; / ease-recency: {found['ndcg@10'] / own['ndcg@10']:.3f}" if own else "")
+                + (
+                    f"; / the best without EASE ({beyond[0]}, as beyond its catalogue size): "
+                    f"{found['ndcg@10'] / beyond[1]:.3f}"
+                    if "als" in name
+                    else ""
+                ),
                 flush=True,
             )
 
@@ -252,6 +282,11 @@ def main() -> None:
     parser.add_argument("--cli", action="store_true", help="the hybrid by train + recommend")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--no-items", action="store_true", help="no genres and years for EASE")
+    parser.add_argument(
+        "--factors",
+        default="auto",
+        help="with --cli: train's co-occurrence parts to run, comma-separated (auto,als,ease,none)",
+    )
     args = parser.parse_args()
     print("(2 cores shared with teammates: timings are noisy)")
     with tempfile.TemporaryDirectory() as tmp:
@@ -260,7 +295,10 @@ def main() -> None:
             items_csv = Path(tmp) / "items.csv"
             write_rows(items_csv, COLUMNS, item_rows(data_dir() / "movies.csv"))
         for variant in ("unordered", "timed") if args.variant == "both" else (args.variant,):
-            run(variant, not args.no_hybrid, args.cli, args.seed, items_csv)
+            run(
+                variant, not args.no_hybrid, args.cli, args.seed, items_csv,
+                args.factors.split(","),
+            )  # fmt: skip
 
 
 if __name__ == "__main__":

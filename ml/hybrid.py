@@ -7,6 +7,7 @@ For a person with history h (their items in order, each with a feedback weight w
              + b * sum_i w_i d^(age_i) sim(i, j) / sum_i |w_i|   feedback: item-kNN, recency-decayed
              + c * p_popular(j)
              [+ e * ease(j | h)                     optional: EASE's co-occurrence]
+             [+ g * als(j | h)                      optional: ALS's factors, beyond EASE]
 
 w_i is 1 for a plain interaction. A review sets it from its sentiment s in [0, 1] (the sentiment
 LSTM's probability for the text, or (rating - 1) / 4 without a text model): w = 4 (s - 1/2), so a
@@ -26,6 +27,15 @@ decides e and f. `train` adds it for catalogues of up to
 `ml.factors.EASE_MAX_ITEMS` items (l2, e and f tuned on the held-out items, the lists saved with
 the other arrays); a model without it (larger, or older) has e = 0. `ml.ranking.Ranker` serves
 it with the same arithmetic.
+
+als(j | h) = u_h . y_j is ALS's score (ml.factors.ALS, implicit's factorisation, its grid tuned
+on the held-out items), u_h the history folded into a person vector by ALS's own least-squares
+step (`AlsFactors`: NumPy, so any history is scored, a new person's too), divided by the best
+score of an item outside the history. It is the co-occurrence part of catalogues too large for
+EASE's items x items matrix (`train(factors="auto")`: EASE up to ml.factors.EASE_MAX_ITEMS,
+ALS beyond), where the hybrid had only item-kNN lists to read a set with; g is tuned like e.
+On ml-latest-small, where both fit, EASE is the stronger part (ml/README.md), so a catalogue
+EASE fits gets EASE alone unless asked (`factors="als"`).
 
 Items without plays yet (in the artwork model but unknown to the GRU) are cold-start items: each
 gets `visual_weight * cosine * (the person's best score)` from its closest artwork among the
@@ -67,7 +77,7 @@ from ml.serving import SequenceServer
 
 if TYPE_CHECKING:
     # Only their types: serving processes import this module and need no SciPy.
-    from ml.factors import EASE, Tuned
+    from ml.factors import ALS, EASE, Tuned
     from ml.item_features import Side
 
 FORMAT = "encore.hybrid"
@@ -78,8 +88,13 @@ FORMAT_VERSION = 2
 # 3: the EASE part weighted by recency (`ease_decay` < 1 in the weights). Written only then, so a
 # server that predates it refuses the model instead of serving the unweighted part.
 RECENCY_EASE_VERSION = 3
-SUPPORTED_VERSIONS = (FORMAT_VERSION, RECENCY_EASE_VERSION)
+# 4: the ALS part (`als_*` arrays, `als_ann/`). A server that predates it would serve the blend
+# without its strongest part, so it must refuse the directory.
+ALS_VERSION = 4
+SUPPORTED_VERSIONS = (FORMAT_VERSION, RECENCY_EASE_VERSION, ALS_VERSION)
 ANN_DIR = "ann"
+# The ANN index over ALS's item factors: the ALS part's own candidates at catalogue scale.
+ALS_ANN_DIR = "als_ann"
 # Whose query vectors tune the ANN index's search depth.
 INDEX_TUNING_PEOPLE = 500
 NEIGHBOURS = 50
@@ -113,11 +128,15 @@ GRID = {
     # is 1) almost entirely.
     "ease": (0.0, 0.005, 0.01, 0.02, 0.03, 0.05, 0.1, 0.2, 0.3, 0.5, 1.0, 2.0, 5.0, 10.0),
     "ease_decay": (1.0, 0.95, 0.9, 0.8, 0.7, 0.5),
+    # The ALS part's, like EASE's: where it is the only co-occurrence part it may outweigh all.
+    "als": (0.0, 0.005, 0.01, 0.02, 0.03, 0.05, 0.1, 0.2, 0.3, 0.5, 1.0, 2.0, 5.0, 10.0),
     "markov": (0.0, 0.02, 0.05, 0.07, 0.1, 0.15, 0.2, 0.3, 0.4),
     "feedback": (0.0, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2),
     "decay": (0.8, 0.95),
     "popularity": (0.0, 0.5, 1.0, 2.0, 4.0),
 }
+# `train`'s choices of the co-occurrence part (see its docstring).
+FACTORS = ("auto", "ease", "als", "none")
 # Passes of the coordinate ascent over GRID (it stops early when a pass changes nothing).
 TUNING_ROUNDS = 4
 
@@ -178,12 +197,70 @@ def recency(length: int, decay: float) -> np.ndarray:
     return (decay ** np.arange(length - 1, -1, -1, dtype=np.float64)).astype(np.float32)
 
 
+@dataclass
+class AlsFactors:
+    """ALS's item factors and what folds a history into a person vector, in NumPy.
+
+    The fold-in is ALS's own user step (Hu, Koren & Volinsky 2008; implicit's
+    `recalculate_user`) for a history of distinct items, each of confidence alpha:
+    u = A⁻¹ alpha Σᵢ yᵢ with A = YᵀY + λI + (alpha - 1) Σᵢ yᵢyᵢᵀ, one k x k solve per person.
+    The same paper's explanation splits u·y_j into one term per history item,
+    alpha (A⁻¹yᵢ)·y_j: the history item that adds most is the one a recommendation cites.
+    """
+
+    items: Any  # (V, k) float32 (float16 as saved; mapped when served)
+    base: np.ndarray  # (k, k) float64: YᵀY + λI, Y as saved
+    confidence: float  # alpha
+
+    @classmethod
+    def from_model(cls, model: ALS) -> AlsFactors:
+        """The model's item factors as they are saved (half precision), and YᵀY + λI of those
+        very numbers, so a served fold-in is the one the blend was tuned with."""
+        items = np.asarray(model.item_factors, dtype=np.float16).astype(np.float32)
+        base = items.T.astype(np.float64) @ items.astype(np.float64)
+        base[np.diag_indices_from(base)] += model.hyper["regularization"]
+        return cls(items, base, float(model.hyper["alpha"]))
+
+    def solve(self, history: Sequence[int] | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The history's distinct items and the matrix A⁻¹ alpha Yₕᵀ whose column i is item i's
+        share of the person vector (their sum is u): (items, (k, len(items)) float64)."""
+        at = np.unique(np.asarray(history, dtype=np.int64))
+        rows = np.asarray(self.items[at], dtype=np.float64)
+        system = self.base + (self.confidence - 1.0) * rows.T @ rows
+        shares = np.linalg.solve(system, self.confidence * rows.T) if len(at) else rows.T
+        return at, shares
+
+    def part(self, histories: Sequence[Sequence[int]], n_items: int) -> np.ndarray:
+        """Each history's ALS scores over the catalogue, divided by the best one of an item
+        outside the history (the history's own items score highest, and are never offered)."""
+        out = np.zeros((len(histories), n_items), dtype=np.float32)
+        table = np.asarray(self.items, dtype=np.float32)
+        for row, history in enumerate(histories):
+            if not len(history):
+                continue
+            at, shares = self.solve(history)
+            out[row] = table @ shares.sum(axis=1).astype(np.float32)
+            out[row] /= best_outside(out[row], at)
+        return out
+
+
+def best_outside(scores: np.ndarray, inside: np.ndarray) -> float:
+    """The largest score outside `inside` (positions), or 1 when none is positive."""
+    held = scores[inside].copy()
+    scores[inside] = -np.inf
+    best = float(scores.max()) if len(scores) > len(np.unique(inside)) else 0.0
+    scores[inside] = held
+    return best if best > 0 else 1.0
+
+
 # Components' arrays (the EASE lists are optional: a model without them has none).
 ARRAYS = (
     "popularity", "neighbours", "neighbour_sims", "neighbour_people", "successors",
     "successor_probs",
 )  # fmt: skip
 EASE_ARRAYS = ("ease_items", "ease_weights")
+# The ALS part's: item factors, YᵀY + λI, and alpha (one element: the part is all arrays).
+ALS_ARRAYS = ("als_items", "als_base", "als_confidence")
 
 
 @dataclass
@@ -197,6 +274,7 @@ class Components:
     successors: np.ndarray  # (V, K) most frequent next items (-1: none)
     successor_probs: np.ndarray  # (V, K)
     ease: EaseLists | None = None  # EASE's strongest weights per item (catalogues it fits)
+    als: AlsFactors | None = None  # ALS's item factors (catalogues beyond EASE)
 
     @classmethod
     def fit(cls, train: Sequences, k: int = NEIGHBOURS) -> Components:
@@ -236,6 +314,10 @@ class Components:
         if self.ease is not None:
             arrays["ease_items"] = np.asarray(self.ease.items, dtype=np.int32)
             arrays["ease_weights"] = np.asarray(self.ease.weights).astype(np.float16)
+        if self.als is not None:
+            arrays["als_items"] = np.asarray(self.als.items).astype(np.float16)
+            arrays["als_base"] = self.als.base
+            arrays["als_confidence"] = np.asarray([self.als.confidence])
         return arrays
 
     @classmethod
@@ -249,6 +331,12 @@ class Components:
         found["popularity"] = load_array(directory, "popularity", mmap=serving)
         if all((directory / f"{name}.npy").is_file() for name in EASE_ARRAYS):
             found["ease"] = EaseLists(*(read(directory, name) for name in EASE_ARRAYS))
+        if all((directory / f"{name}.npy").is_file() for name in ALS_ARRAYS):
+            found["als"] = AlsFactors(
+                load_array(directory, "als_items", mmap=serving),
+                load_array(directory, "als_base"),
+                float(load_array(directory, "als_confidence")[0]),
+            )
         return cls(**found)
 
 
@@ -306,10 +394,13 @@ class Blender:
         parts: Components,
         weights: dict[str, float],
         ease: EaseLists | None = None,
+        als: AlsFactors | None = None,
     ) -> None:
-        """`ease`: EASE lists to blend in (by default the parts' own, when they have them)."""
+        """`ease`, `als`: the EASE lists and ALS factors to blend in (by default the parts' own,
+        when they have them)."""
         self.server, self.parts, self.weights = server, parts, weights
         self.ease = ease if ease is not None else parts.ease
+        self.als = als if als is not None else parts.als
 
     def parts_for(
         self, histories: Sequence[Sequence[int]], feedback: Sequence[Sequence[float]] | None
@@ -321,6 +412,8 @@ class Blender:
         }
         if self.ease is not None:
             found["ease"] = self.ease_part(histories, self.weights.get("ease_decay", 1.0))
+        if self.als is not None:
+            found["als"] = self.als.part(histories, self.server.n_items)
         return found
 
     def markov_part(self, histories: Sequence[Sequence[int]]) -> np.ndarray:
@@ -366,8 +459,9 @@ class Blender:
             + weights["feedback"] * parts["feedback"]
             + weights["popularity"] * self.parts.popularity[None, :]
         )
-        if "ease" in parts and weights.get("ease", 0.0):
-            scores += weights["ease"] * parts["ease"]
+        for name in ("ease", "als"):
+            if name in parts and weights.get(name, 0.0):
+                scores += weights[name] * parts[name]
         return scores
 
 
@@ -378,19 +472,23 @@ def tune(
     targets: np.ndarray,
     feedback: Sequence[Sequence[float]] | None = None,
     ease: EaseLists | None = None,
+    als: AlsFactors | None = None,
 ) -> tuple[dict[str, float], float]:
     """The blend's weights by validation NDCG@10 of held-out items; returns them and their
-    NDCG@10. With `ease`, its weight and recency decay are searched too (and returned).
+    NDCG@10. With `ease`, its weight and recency decay are searched too (and returned); with
+    `als`, its weight.
 
     Coordinate ascent: from the GRU alone (each GRID list's first value), each weight in turn
     takes the value of its list that scores best with the others fixed (ties keep the current
     one), for up to TUNING_ROUNDS passes. A full grid over the six weights would be some 45,000
     blends; this is a few hundred (about 150 on ml-latest-small), over finer lists."""
-    blender = Blender(server, parts, dict(DEFAULT_WEIGHTS), ease)
+    blender = Blender(server, parts, dict(DEFAULT_WEIGHTS), ease, als)
     base = {
         "sequence": _softmax(server.scores(histories)),
         "markov": blender.markov_part(histories),
     }
+    if als is not None:
+        base["als"] = als.part(histories, server.n_items)
     cached: dict[tuple[str, float], np.ndarray] = {}
 
     def part(name: str, value: float) -> np.ndarray:
@@ -413,6 +511,8 @@ def tune(
     names = ["markov", "feedback", "decay", "popularity"]
     if ease is not None:
         names = ["ease", "ease_decay", *names]
+    if als is not None:
+        names = ["als", *names]
     weights = {**DEFAULT_WEIGHTS, **{name: GRID[name][0] for name in names}}
     best = score(weights)
     for _ in range(TUNING_ROUNDS):
@@ -475,17 +575,25 @@ def train(
     sequence_hyper: dict[str, Any] | None = None,
     text_model: bool = True,
     items_csv: Path | str | None = None,
+    factors: str = "auto",
 ) -> dict[str, Any]:
     """Train the GRU (and the sentiment and artwork models when given data), tune the blend.
 
     `items_csv`: the catalogue's titles, genres and years (ml.item_features), side information
     for the EASE part where it helps on validation.
 
+    `factors`: the co-occurrence part (one of FACTORS). "auto": EASE where the catalogue fits
+    its items x items matrix, ALS beyond; "ease" or "als" to choose (to measure one against the
+    other); "none" for neither.
+
     `text_model=False` leaves the sentiment model to its own training (the web application
     trains each model in its own run); reviews then weigh feedback by their star ratings.
     """
     from ml import sequence
+    from ml.factors import EASE_MAX_ITEMS
 
+    if factors not in FACTORS:
+        raise ValueError(f"factors must be one of {', '.join(FACTORS)}, not {factors!r}")
     rows = (
         read_interactions(interactions)
         if isinstance(interactions, str | Path)
@@ -493,6 +601,11 @@ def train(
     )
     report = progress or (lambda fraction, stage: None)
     seqs = encode(rows)
+    if factors == "ease" and seqs.n_items > EASE_MAX_ITEMS:
+        raise ValueError(
+            f"EASE needs an items x items matrix: {seqs.n_items} items > {EASE_MAX_ITEMS}; "
+            "use ALS (factors als or auto)"
+        )
     train_seqs, valid = sequence.hold_out_last(seqs, seed)
     result: dict[str, Any] = {}
     with writing(out_dir) as tmp:
@@ -544,26 +657,41 @@ def train(
             from ml.item_features import Side, read_item_features
 
             side = Side.of(read_item_features(items_csv), seqs.items)
-        ease = tuned_ease(train_seqs, valid_histories, valid[users], side)
+        ease = (
+            tuned_ease(train_seqs, valid_histories, valid[users], side)
+            if factors in ("auto", "ease")
+            else None
+        )
         if ease is not None:
             result["ease"] = {"ndcg@10": ease.ndcg, **ease.params}
+        als = None
+        if factors == "als" or (factors == "auto" and ease is None):
+            report(0.9, "tuning ALS")
+            als = tuned_als(train_seqs, valid_histories, valid[users], seed)
+        if als is not None:
+            result["als"] = {"ndcg@10": als.ndcg, **als.params}
+        report(0.92, "tuning the blend")
         weights, ndcg = tune(
             server, parts, valid_histories, valid[users], feedback,
             ease=EaseLists.from_model(ease.model) if ease is not None else None,
+            als=AlsFactors.from_model(als.model) if als is not None else None,
         )  # fmt: skip
         weights.setdefault("ease", 0.0)
+        weights.setdefault("als", 0.0)
         result["hybrid"] = {"ndcg@10": ndcg}
         genres = _genres(labels_csv) if labels_csv is not None else {}
-        del ease  # its items x items matrix; the refit below makes another
+        del ease, als  # EASE's items x items matrix; the refit below makes another
         report(0.95, "saving the blend")
-        ease_params = (
-            {key: value for key, value in result["ease"].items() if key != "ndcg@10"}
-            if "ease" in result and weights["ease"] > 0
+        ease_params, als_params = (
+            {key: value for key, value in result[name].items() if key != "ndcg@10"}
+            if name in result and weights[name] > 0
             else None
+            for name in ("ease", "als")
         )
         write_blend(
-            tmp, seqs, weights, result, genres, sequence._hash_rows(rows), ease_params, side
-        )
+            tmp, seqs, weights, result, genres, sequence._hash_rows(rows), ease_params, side,
+            als_params, seed,
+        )  # fmt: skip
         write_index(tmp, seed, seqs.histories)
     report(1.0, "saved")
     return result
@@ -603,6 +731,21 @@ def tuned_ease(
     return best
 
 
+def tuned_als(
+    train: Sequences, histories: Sequence[Sequence[int]], targets: np.ndarray, seed: int = 0
+) -> Tuned[ALS] | None:
+    """ALS with its grid (ml.factors.ALS_GRID) tuned on the held-out items, when there is
+    anything held out to tune on."""
+    from ml import factors
+
+    if not len(targets) or train.n_items < 2:
+        return None
+    return factors.grid_search(
+        lambda seqs, **params: factors.ALS(seqs, seed=seed, **params),
+        factors.ALS_GRID, train, histories, targets,
+    )  # fmt: skip
+
+
 def write_blend(
     directory: Path,
     seqs: Sequences,
@@ -612,28 +755,58 @@ def write_blend(
     data_hash: str,
     ease_params: dict[str, float] | None = None,
     side: Side | None = None,
+    als_params: dict[str, Any] | None = None,
+    seed: int = 0,
 ) -> None:
     """The hybrid's own files beside `sequence/`: the blend's arrays (from all of `seqs`,
     each person's last item included; with `ease_params` (l2, and the side information's
-    weights with `side`), EASE's lists refitted on them) and meta.json."""
+    weights with `side`), EASE's lists refitted on them; with `als_params`, ALS refitted on
+    them and the ANN index over its item factors) and meta.json."""
     parts = Components.fit(seqs)
     if ease_params is not None:
         from ml.factors import EASE
 
         parts.ease = EaseLists.from_model(EASE(seqs, side=side, **ease_params))
+    if als_params is not None:
+        from ml.factors import ALS
+
+        parts.als = AlsFactors.from_model(ALS(seqs, seed=seed, **als_params))
+        write_als_index(directory, parts.als, seed, seqs.histories)
     save_arrays(directory, **parts.arrays())
     write_meta(
         directory, FORMAT,
-        format_version(weights) if ease_params is not None else FORMAT_VERSION,
+        format_version(weights) if ease_params is not None or als_params is not None
+        else FORMAT_VERSION,
         weights=weights, metrics=result, genres=genres, n_items=seqs.n_items,
         data_hash=data_hash,
     )  # fmt: skip
 
 
 def format_version(weights: dict[str, float]) -> int:
-    """The version a blend's directory needs: 3 when its EASE part is weighted by recency."""
+    """The version a blend's directory needs: 4 with an ALS part, 3 when its EASE part is
+    weighted by recency."""
+    if weights.get("als", 0.0):
+        return ALS_VERSION
     decayed = weights.get("ease", 0.0) and weights.get("ease_decay", 1.0) != 1.0
     return RECENCY_EASE_VERSION if decayed else FORMAT_VERSION
+
+
+def write_als_index(
+    directory: Path, als: AlsFactors, seed: int = 0, histories: Sequence[Sequence[int]] = ()
+) -> None:
+    """The ANN index over ALS's item factors (no bias: the part is u·y_j), the ALS part's own
+    candidates at catalogue scale, its search depth tuned on (a sample of) these people's
+    person vectors."""
+    rng = np.random.default_rng(seed)
+    people = [h for h in histories if len(h)]
+    sample = [people[i] for i in rng.permutation(len(people))[:INDEX_TUNING_PEOPLE]]
+    queries = [als.solve(h)[1].sum(axis=1) for h in sample]
+    items = np.asarray(als.items, dtype=np.float32)
+    index = ItemIndex.build(
+        items, np.zeros(len(items), dtype=np.float32), seed=seed,
+        queries=np.stack(queries).astype(np.float32) if queries else None,
+    )  # fmt: skip
+    index.save(directory / ALS_ANN_DIR)
 
 
 def write_index(directory: Path, seed: int = 0, histories: Sequence[Sequence[int]] = ()) -> None:

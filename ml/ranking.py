@@ -16,10 +16,12 @@ Two ways of ranking, the same score:
 - two-stage, at catalogue scale: candidates are the approximate nearest neighbours of the
   person's query vector in the item table (ml.ann, built at training time), the Markov
   successors of their last item, the item-kNN (and EASE, when the model has it) neighbours of
-  their recent items and the most popular items; only those are scored. The softmax's
-  normaliser is then estimated from the candidates (where its mass is) and a fixed uniform
-  sample of the other items; the EASE part (its rows weighted by ease_decay^age, as offline) is
-  divided by the best candidate's EASE score.
+  their recent items, the approximate best items of the ALS part (an index over ALS's item
+  factors, when the model has the part) and the most popular items; only those are scored. The
+  softmax's normaliser is then estimated from the candidates (where its mass is) and a fixed
+  uniform sample of the other items; the EASE part (its rows weighted by ease_decay^age, as
+  offline) is divided by the best candidate's EASE score, the ALS part by the best candidate's
+  ALS score outside the history.
 
 Arrays are memory-mapped: processes serving the same version share the pages, and a million-item
 model costs a process only the pages its requests touch, plus the ANN index.
@@ -36,7 +38,16 @@ import numpy as np
 
 from ml.ann import ItemIndex
 from ml.artefacts import ArtefactError, read_meta
-from ml.hybrid import ANN_DIR, DEFAULT_WEIGHTS, FORMAT, SUPPORTED_VERSIONS, Components, Visual
+from ml.hybrid import (
+    ALS_ANN_DIR,
+    ANN_DIR,
+    DEFAULT_WEIGHTS,
+    FORMAT,
+    SUPPORTED_VERSIONS,
+    Components,
+    Visual,
+    best_outside,
+)
 from ml.serving import SequenceServer, top_k_row
 
 # Below this many items the exact ranking is as fast as the two-stage one (bench/ml_serving.py).
@@ -127,15 +138,18 @@ class Ranker:
         genres: dict[str, list[str]] | None = None,
         visual: Visual | None = None,
         index: ItemIndex | None = None,
+        als_index: ItemIndex | None = None,
         exact_below: int = EXACT_BELOW,
         seed: int = 0,
     ) -> None:
         self.sequence, self.parts = sequence, parts
         self.weights = {**DEFAULT_WEIGHTS, **weights}
-        # A model without EASE lists (a large catalogue, or trained before them) has no part.
-        if parts.ease is None:
-            self.weights["ease"] = 0.0
-        self.weights.setdefault("ease", 0.0)
+        # A model without EASE lists or ALS factors (trained before them, or tuned without them)
+        # has no such part.
+        for name, found in (("ease", parts.ease), ("als", parts.als)):
+            if found is None:
+                self.weights[name] = 0.0
+            self.weights.setdefault(name, 0.0)
         self.items = ItemIds(np.asarray(sequence.items))
         self.genres = genres or {}
         self.visual = visual
@@ -143,6 +157,7 @@ class Ranker:
         if len(parts.popularity) != n:
             raise ArtefactError("the blend and the sequence model disagree on items")
         self.index = index if index is not None and n >= exact_below else None
+        self.als_index = als_index if self.index is not None else None
         top = min(POPULAR_CANDIDATES, n)
         self.popular = np.argpartition(-parts.popularity, top - 1)[:top] if top else np.zeros(0)
         rng = np.random.default_rng(seed)
@@ -168,12 +183,14 @@ class Ranker:
         parts = Components.load(model_dir, serving=True)
         visual = Visual.load(Path(artwork_dir) if artwork_dir else model_dir / "artwork")
         n_items = len(sequence.items)
-        index = None
+        index = als_index = None
         if n_items >= exact_below and (model_dir / ANN_DIR / "meta.json").is_file():
             index = ItemIndex.load(model_dir / ANN_DIR)
+            if parts.als is not None and (model_dir / ALS_ANN_DIR / "meta.json").is_file():
+                als_index = ItemIndex.load(model_dir / ALS_ANN_DIR)
         return cls(
             sequence, parts, meta["weights"], genres=meta.get("genres", {}), visual=visual,
-            index=index, exact_below=exact_below,
+            index=index, als_index=als_index, exact_below=exact_below,
         )  # fmt: skip
 
     @property
@@ -209,13 +226,14 @@ class Ranker:
 
         query = self._query(hist)
         ease = self._ease_rows(hist)
-        candidates = None if self.exact else self._candidates(query, hist, ease)
-        parts = self._parts(query, hist, fb, candidates, ease)
+        als = self._als_shares(hist)
+        candidates = None if self.exact else self._candidates(query, hist, ease, als)
+        parts = self._parts(query, hist, fb, candidates, ease, als)
         scores = self._combine(parts)
         scores[_located(candidates, banned)[0]] = -np.inf
         best = top_k_row(scores, k)
         rows = best if candidates is None else candidates[best]
-        reasons = self._reasons(best, rows, parts, hist, fb, ease)
+        reasons = self._reasons(best, rows, parts, hist, fb, ease, als)
         names = self.items.ids[rows].tolist()
         warm = [
             Recommended(str(name), float(scores[at]), reason)
@@ -237,8 +255,20 @@ class Ranker:
             return None
         return lists.rows(hist, self.weights["ease_decay"])
 
+    def _als_shares(self, hist: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+        """The history's distinct items and each one's share of its ALS person vector
+        (ml.hybrid.AlsFactors.solve), when the blend uses the part."""
+        factors = self.parts.als
+        if factors is None or not self.weights["als"] or not len(hist):
+            return None
+        return factors.solve(hist)
+
     def _candidates(
-        self, query: np.ndarray, hist: np.ndarray, ease: tuple[np.ndarray, np.ndarray] | None
+        self,
+        query: np.ndarray,
+        hist: np.ndarray,
+        ease: tuple[np.ndarray, np.ndarray] | None,
+        als: tuple[np.ndarray, np.ndarray] | None = None,
     ) -> np.ndarray:
         assert self.index is not None
         found = [self.index.search(query[None, :], ANN_CANDIDATES)[0], self.popular]
@@ -247,6 +277,9 @@ class Ranker:
             found.append(self.parts.neighbours[hist[-RECENT:]].ravel())
         if ease is not None:
             found.append(ease[0][-RECENT:, :EASE_CANDIDATES].ravel())
+        if als is not None and self.als_index is not None:
+            person = als[1].sum(axis=1).astype(np.float32)
+            found.append(self.als_index.search(person[None, :], ANN_CANDIDATES)[0])
         merged = np.unique(np.concatenate([np.asarray(f, dtype=np.int64) for f in found]))
         return merged[merged >= 0]
 
@@ -257,6 +290,7 @@ class Ranker:
         fb: np.ndarray,
         candidates: np.ndarray | None,
         ease: tuple[np.ndarray, np.ndarray] | None = None,
+        als: tuple[np.ndarray, np.ndarray] | None = None,
     ) -> dict[str, np.ndarray]:
         """The score's parts for every item (exact) or for the candidates (sorted indices)."""
         table, bias = self.sequence.item_embedding, self.sequence.item_bias
@@ -297,6 +331,15 @@ class Ranker:
             if best > 0:
                 part /= best
             found["ease"] = part
+        if als is not None and self.parts.als is not None:
+            # As ml.hybrid.AlsFactors.part: u·y_j over the best item outside the history (exact:
+            # over every item; two-stage: over the candidates).
+            table = self.parts.als.items
+            rows = table if candidates is None else table[candidates]
+            person = als[1].sum(axis=1).astype(np.float32)
+            part = np.asarray(rows, dtype=np.float32) @ person
+            part /= best_outside(part, _located(candidates, als[0])[0])
+            found["als"] = part
         return found
 
     def _log_normaliser(
@@ -320,8 +363,9 @@ class Ranker:
             + w["feedback"] * parts["feedback"]
             + w["popularity"] * parts["popularity"]
         )
-        if "ease" in parts:
-            scores += w["ease"] * parts["ease"]
+        for name in ("ease", "als"):
+            if name in parts:
+                scores += w[name] * parts[name]
         return scores
 
     def _reasons(
@@ -332,13 +376,18 @@ class Ranker:
         hist: np.ndarray,
         fb: np.ndarray,
         ease: tuple[np.ndarray, np.ndarray] | None = None,
+        als: tuple[np.ndarray, np.ndarray] | None = None,
     ) -> list[Reason]:
         """Why each ranked item: when the person's part of its score outweighs its popularity,
         the last item where the order of plays decides most, the history item that adds most
-        to its EASE score where that part decides most, else the liked recent item most like it
-        in the GRU's item space (cosine); otherwise its genre or the catalogue's popularity."""
+        to its EASE or ALS score where that part decides most, else the liked recent item most
+        like it in the GRU's item space (cosine); otherwise its genre or the catalogue's
+        popularity."""
         w = self.weights
-        co = w["ease"] * parts["ease"][at] if "ease" in parts else np.zeros(len(at), np.float32)
+        co = np.zeros(len(at), np.float32)
+        for name in ("ease", "als"):
+            if name in parts:
+                co = co + w[name] * parts[name][at]
         personal = (
             parts["sequence"][at] + w["markov"] * parts["markov"][at]
             + w["feedback"] * parts["feedback"][at] + co
@@ -361,10 +410,19 @@ class Ranker:
             order = np.maximum(parts["sequence"][at], w["markov"] * parts["markov"][at])
             taste = w["feedback"] * parts["feedback"][at]
             anchors[order >= taste] = hist[-1]
-            if ease is not None:
-                dominant = (co > order) & (co > taste)
-                if dominant.any():
-                    anchors[dominant] = _strongest_sources(hist, ease, items[dominant])
+            dominant = (co > order) & (co > taste)
+            if ease is not None and dominant.any():
+                anchors[dominant] = _strongest_sources(hist, ease, items[dominant])
+            if als is not None and self.parts.als is not None and dominant.any():
+                # The ALS part's terms (Hu et al. 2008, section 5): item i adds alpha(A⁻¹y_i)·y_j.
+                # Where both parts are in the blend, the larger one names the source.
+                larger = w["als"] * parts["als"][at] >= (
+                    w["ease"] * parts["ease"][at] if "ease" in parts else 0.0
+                )
+                chosen = dominant & larger
+                if chosen.any():
+                    rows = np.asarray(self.parts.als.items[items[chosen]], dtype=np.float64)
+                    anchors[chosen] = als[0][(rows @ als[1]).argmax(axis=1)]
         # Ids fetched as one array, not item by item from the mapped table (a tenth the time).
         names = self.items.ids[items].tolist()
         cited = self.items.ids[anchors].tolist()

@@ -26,6 +26,13 @@ def register(subparsers: Subparsers) -> None:
         type=Path,
         help="items.csv: item,title,genres,year (side information for EASE)",
     )
+    parser.add_argument(
+        "--factors",
+        choices=("auto", "ease", "als", "none"),
+        default="auto",
+        help="the co-occurrence part: EASE where the catalogue fits it, ALS beyond (auto), "
+        "one of them, or none",
+    )
     parser.add_argument("--out", type=Path, required=True, help="model directory to write")
     parser.add_argument("--seed", type=int, default=0)
     add_hyperparameters(parser)
@@ -49,6 +56,7 @@ def run(args: argparse.Namespace) -> None:
             artwork_dir=args.artwork,
             labels_csv=args.labels,
             items_csv=args.items,
+            factors=args.factors,
             seed=args.seed,
             progress=report,
             sequence_hyper=hyperparameters(args),

@@ -83,7 +83,7 @@ def test_a_recency_weighted_model_is_version_3_and_older_ones_still_load(tmp_pat
     ranker = Ranker.load(model)
     assert ranker.weights["ease_decay"] == 1.0  # a version-2 directory: no decay
     meta = json.loads((model / "meta.json").read_text())
-    for version, loads in ((hybrid.RECENCY_EASE_VERSION, True), (4, False)):
+    for version, loads in ((hybrid.RECENCY_EASE_VERSION, True), (hybrid.ALS_VERSION + 1, False)):
         (model / "meta.json").write_text(json.dumps({**meta, "format_version": version}))
         if loads:
             assert Ranker.load(model).n_items == 3
