@@ -18,7 +18,10 @@ and structure: taste clusters, Zipf popularity, kNN and Markov lists, random GRU
    (anonymous + file pages, and the model's files among those), Pss and the peak (VmHWM),
    beside the same process's figures after its imports (numpy, faiss, ml) and before loading;
    once with the page cache as writing the model left it, once with the model's pages evicted;
-5. with --break-even, the exact and two-stage latencies at 20k, 30k, 50k and 300k items too,
+5. beyond EASE's catalogue size the model has the ALS part (its factors and their ANN index, as
+   training writes them there): the two-stage latency is also measured with the part's weight
+   set to 0 (the same model, the same turns), so its cost shows as a ratio;
+6. with --break-even, the exact and two-stage latencies at 20k, 30k, 50k and 300k items too,
    and where the two-stage ranking becomes the faster (ml.ranking.EXACT_BELOW).
 
 Models are written under the temporary directory (TMPDIR; a million items take about 1.5 GB
@@ -140,9 +143,13 @@ def measure(
             f"  index: {meta.get('index_type')}, {meta.get('nlist', '-')} lists, nprobe "
             f"{meta.get('nprobe', '-')} (recall@10 at build {meta.get('recall_at_10')})"
         )
-        (exact_wall, exact_cpu, exact_lists), (staged_wall, staged_cpu, staged_lists) = timed(
-            (exact, staged), histories
-        )
+        rankers = (exact, staged)
+        if staged.weights["als"]:
+            without = Ranker.load(model, exact_below=0)
+            without.weights["als"] = 0.0
+            rankers = (exact, staged, without)
+        found = timed(rankers, histories)
+        (exact_wall, exact_cpu, exact_lists), (staged_wall, staged_cpu, staged_lists) = found[:2]
         e50, e99 = np.percentile(exact_wall, (50, 99)) * 1e3
         s50, s99 = np.percentile(staged_wall, (50, 99)) * 1e3
         ec, ec99 = np.percentile(exact_cpu, (50, 99)) * 1e3
@@ -157,6 +164,13 @@ def measure(
             f"    the thread's CPU time (less disturbed by other load): exact p50 {ec:.2f} ms p99 "
             f"{ec99:.2f} ms, two-stage p50 {sc:.2f} ms p99 {sc99:.2f} ms, ratio p50 {ec / sc:.2f}"
         )
+        if len(found) == 3:
+            w50, w99 = np.percentile(found[2][0], (50, 99)) * 1e3
+            print(
+                f"  the ALS part's cost: two-stage without it p50 {w50:6.2f} ms  p99 {w99:6.2f} ms;"
+                f" with / without: p50 {s50 / w50:.2f}, p99 {s99 / w99:.2f}",
+                flush=True,
+            )
         if full:
             recall, within = ann_recall(staged, histories)
             overlap = np.mean(

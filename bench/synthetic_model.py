@@ -16,6 +16,9 @@ two-stage ranking's candidates depend on:
 - up to `EASE_MAX_ITEMS` items, EASE lists (`EASE_NEIGHBOURS` per item) as a trained model
   of such a catalogue has them: items of the same cluster, weights decreasing in magnitude, one
   in five negative, and the blend weighs the part `EASE_WEIGHT`;
+- beyond that, ALS's item factors (`ALS_FACTORS` wide) as training writes them there (ml.hybrid:
+  the ALS part): the cluster's centre plus noise, longer for popular items, YᵀY + λI of them,
+  the blend weighing the part `ALS_WEIGHT`, and their own ANN index (`als_ann/`, by write_ann);
 - the GRU's weights are random N(0, 0.1), except that the projection's item half is the identity
   plus that noise: a trained model's query points near its last item's cluster (with a purely
   random projection it would point anywhere, which no trained model does).
@@ -46,6 +49,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from ml.artefacts import save_arrays, write_meta
 from ml.hybrid import (
+    ALS_VERSION,
     DEFAULT_WEIGHTS,
     EASE_NEIGHBOURS,
     FORMAT,
@@ -77,6 +81,12 @@ CHUNK = 65_536
 # catalogues up to this size have EASE lists, weighed EASE_WEIGHT in the blend.
 EASE_MAX_ITEMS = 20_000
 EASE_WEIGHT = 0.3
+# Beyond it, the ALS part: factors, regularisation and confidence as ALS_GRID's middle, the
+# weight the tuning gave it on ml-latest-small when it was the only co-occurrence part.
+ALS_FACTORS = 64
+ALS_REGULARIZATION = 3.0
+ALS_CONFIDENCE = 1.0
+ALS_WEIGHT = 1.0
 
 
 @dataclass(frozen=True)
@@ -159,10 +169,12 @@ def write_model(
     *,
     index: bool = True,
     ease: bool | None = None,
+    als: bool | None = None,
 ) -> None:
     """A complete hybrid model directory in `directory` (created; files in it are replaced);
-    `index=False` leaves out `ann/` (ml.hybrid.write_index builds it); `ease`: with EASE lists
-    (by default up to EASE_MAX_ITEMS items, as training writes them)."""
+    `index=False` leaves out `ann/` and `als_ann/` (write_ann builds them); `ease`: with EASE
+    lists (by default up to EASE_MAX_ITEMS items, as training writes them); `als`: with the ALS
+    part (by default beyond EASE_MAX_ITEMS)."""
     directory = Path(directory)
     cat = catalogue(n_items, seed)
     rng = np.random.default_rng([seed, 2])
@@ -177,8 +189,15 @@ def write_model(
     else:
         for name in ("ease_items", "ease_weights"):
             (directory / f"{name}.npy").unlink(missing_ok=True)
+    version = FORMAT_VERSION
+    if n_items > EASE_MAX_ITEMS if als is None else als:
+        _write_als(directory, cat, np.random.default_rng([seed, 5]))
+        weights["als"], version = ALS_WEIGHT, ALS_VERSION
+    else:
+        for name in ("als_items", "als_base", "als_confidence"):
+            (directory / f"{name}.npy").unlink(missing_ok=True)
     write_meta(
-        directory, FORMAT, FORMAT_VERSION, weights=weights, metrics={}, genres={},
+        directory, FORMAT, version, weights=weights, metrics={}, genres={},
         n_items=n_items, data_hash="synthetic",
     )  # fmt: skip
     if index:
@@ -186,9 +205,10 @@ def write_model(
 
 
 def write_ann(directory: Path, n_items: int, seed: int = 0) -> None:
-    """The model's ANN index (ml.hybrid.write_index), its search depth tuned on people's queries
-    as a training run tunes it on its people's histories."""
-    from ml.hybrid import write_index
+    """The model's ANN index (ml.hybrid.write_index), and the ALS part's when the model has it
+    (ml.hybrid.write_als_index), their search depths tuned on people's queries as a training run
+    tunes them on its people's histories."""
+    from ml.hybrid import Components, write_als_index, write_index
 
     cat = catalogue(n_items, seed)
     people = np.random.default_rng([seed, 3])
@@ -197,6 +217,9 @@ def write_ann(directory: Path, n_items: int, seed: int = 0) -> None:
         for _ in range(500)
     ]
     write_index(directory, seed, histories)
+    als = Components.load(directory, serving=True).als
+    if als is not None:
+        write_als_index(directory, als, seed, histories)
 
 
 def _write_sequence(
@@ -304,6 +327,27 @@ def _write_ease(directory: Path, cat: Catalogue, rng: np.random.Generator) -> No
         items[start : start + n] = np.where(found >= 0, found, rows[:, None])
     items.flush()
     weights.flush()
+
+
+def _write_als(directory: Path, cat: Catalogue, rng: np.random.Generator) -> None:
+    """ALS's item factors: the cluster's centre plus noise (people of one taste share a
+    direction), longer for popular items (ALS fits what many people have with longer vectors);
+    YᵀY + λI of them as saved, and the confidence."""
+    v, k = cat.n_items, ALS_FACTORS
+    centres = rng.normal(0.0, CENTRE_SD, (len(cat.sizes), k))
+    items = open_memmap(directory / "als_items.npy", "w+", np.float16, (v, k))
+    base = np.zeros((k, k))
+    median = float(np.median(cat.counts))
+    for start in range(0, v, CHUNK):
+        rows = np.arange(start, min(start + CHUNK, v))
+        found = centres[cat.cluster[rows]] + rng.normal(0.0, NOISE_SD, (len(rows), k))
+        found *= (cat.counts[rows, None] / median) ** 0.25
+        items[start : start + len(rows)] = found.astype(np.float16)
+        saved = np.asarray(items[start : start + len(rows)], dtype=np.float64)
+        base += saved.T @ saved
+    items.flush()
+    base[np.diag_indices(k)] += ALS_REGULARIZATION
+    save_arrays(directory, als_base=base, als_confidence=np.asarray([ALS_CONFIDENCE]))
 
 
 def main() -> None:
