@@ -158,6 +158,14 @@ class Ranker:
             raise ArtefactError("the blend and the sequence model disagree on items")
         self.index = index if index is not None and n >= exact_below else None
         self.als_index = als_index if self.index is not None else None
+        # Exact ranking reads every item's factors per request: held once in single precision
+        # (a 50,000 x 128 table is 25 MB), not converted from the mapped half-precision file
+        # each time. Two-stage ranking reads only the candidates' rows.
+        self.als_table = (
+            np.array(parts.als.items, dtype=np.float32)
+            if parts.als is not None and self.exact and self.weights["als"]
+            else None
+        )
         top = min(POPULAR_CANDIDATES, n)
         self.popular = np.argpartition(-parts.popularity, top - 1)[:top] if top else np.zeros(0)
         rng = np.random.default_rng(seed)
@@ -334,8 +342,7 @@ class Ranker:
         if als is not None and self.parts.als is not None:
             # As ml.hybrid.AlsFactors.part: u·y_j over the best item outside the history (exact:
             # over every item; two-stage: over the candidates).
-            table = self.parts.als.items
-            rows = table if candidates is None else table[candidates]
+            rows = self.als_table if candidates is None else self.parts.als.items[candidates]
             person = als[1].sum(axis=1).astype(np.float32)
             part = np.asarray(rows, dtype=np.float32) @ person
             part /= best_outside(part, _located(candidates, als[0])[0])
