@@ -531,18 +531,25 @@ def tune(
 
 
 def evaluate_split(
-    split: Any, model: Any, hyper: dict[str, Any], seed: int = 0, ease: EASE | None = None
+    split: Any,
+    model: Any,
+    hyper: dict[str, Any],
+    seed: int = 0,
+    ease: EASE | None = None,
+    als: ALS | None = None,
 ) -> dict[str, Any]:
     """The hybrid under the evaluation protocol (bench): tune on validation, report test.
-    `ease`: an EASE fitted on `split.train` (its l2 tuned on `split.valid`) joins the blend."""
+    `ease`, `als`: an EASE or ALS fitted on `split.train` (tuned on `split.valid`: `tuned_ease`,
+    `tuned_als`) joins the blend."""
     from ml.sequence import export_arrays
 
     server = SequenceServer(export_arrays(model), split.train.items, hyper["max_len"])
     parts = Components.fit(split.train)
     lists = EaseLists.from_model(ease) if ease is not None else None
+    factors = AlsFactors.from_model(als) if als is not None else None
     histories, targets = split.validation()
-    weights, _ = tune(server, parts, histories, targets, ease=lists)
-    blender = Blender(server, parts, weights, lists)
+    weights, _ = tune(server, parts, histories, targets, ease=lists, als=factors)
+    blender = Blender(server, parts, weights, lists, factors)
     histories, targets = split.testing()
     scores = blender.combine(blender.parts_for(histories, None), weights)
     for row, history in enumerate(histories):

@@ -13,6 +13,10 @@ from ml.commands.baseline import check_size
 from ml.commands.sequence import add_hyperparameters, hyperparameters
 from ml.data import read_interactions
 from ml.evaluation import evaluate, five_core, leave_one_out
+from ml.factors import EASE_MAX_ITEMS
+
+# As ml.hybrid.FACTORS (not imported: that module loads the serving stack).
+FACTORS = ("auto", "ease", "als", "none")
 
 METHODS = (*baselines.METHODS, "sequence", "hybrid")
 # The quick ones; EASE and ALS are tuned over grids (a minute each on ml-latest-small).
@@ -31,6 +35,13 @@ def register(subparsers: Subparsers) -> None:
         default=",".join(DEFAULT_METHODS),
         help=f"comma-separated, from {', '.join(METHODS)} (default: {','.join(DEFAULT_METHODS)}); "
         "sequence and hybrid train a GRU on the training part first",
+    )
+    parser.add_argument(
+        "--factors",
+        choices=FACTORS,
+        default="auto",
+        help="the hybrid's co-occurrence part, as `train --factors`: EASE where the catalogue "
+        "fits it, ALS beyond (auto)",
     )
     parser.add_argument("--k", type=positive_int, default=10)
     parser.add_argument("--seed", type=int, default=0)
@@ -51,6 +62,8 @@ def run(args: argparse.Namespace) -> None:
     results: dict[str, dict[str, float]] = {}
     for method in methods:
         check_size(method, split.train.n_items)
+    if "hybrid" in methods and args.factors == "ease":
+        check_size("ease", split.train.n_items)
     for method in methods:
         if method in baselines.TUNED:
             # Tuned on the validation items, never on the test items.
@@ -76,6 +89,18 @@ def run(args: argparse.Namespace) -> None:
             server = SequenceServer(sequence.export_arrays(model), split.train.items, hp["max_len"])
             results["sequence"] = evaluate(server, histories, targets, split.train.n_items, args.k)
         if "hybrid" in methods:
-            results["hybrid"] = hybrid.evaluate_split(split, model, hp, seed=args.seed)["metrics"]
+            # The product's hybrid: with the co-occurrence part `train` would give it, tuned on
+            # the validation items like the blend.
+            valid = split.validation()
+            ease = als = None
+            if args.factors in ("auto", "ease") and split.train.n_items <= EASE_MAX_ITEMS:
+                found = hybrid.tuned_ease(split.train, *valid)
+                ease = found.model if found is not None else None
+            if args.factors == "als" or (args.factors == "auto" and ease is None):
+                fitted = hybrid.tuned_als(split.train, *valid, seed=args.seed)
+                als = fitted.model if fitted is not None else None
+            results["hybrid"] = hybrid.evaluate_split(
+                split, model, hp, seed=args.seed, ease=ease, als=als
+            )["metrics"]
     json.dump(results, sys.stdout, indent=2)
     print()

@@ -71,3 +71,29 @@ def test_ease_on_a_catalogue_too_large_exits_2(tmp_path, unordered, monkeypatch,
     assert "use als" in capsys.readouterr().err
     assert not (tmp_path / "r.csv").exists()
     assert main(["evaluate", "--interactions", str(unordered), "--methods", "ease"]) == 2
+
+
+@pytest.mark.slow
+def test_evaluate_scores_the_hybrid_with_its_co_occurrence_part(unordered, capsys, monkeypatch):
+    """`evaluate`'s hybrid is the one `train` makes: with EASE (auto, on a catalogue it fits) or
+    ALS (`--factors als`) tuned into its blend, and it finds the groups a GRU cannot order."""
+    from ml import hybrid
+
+    # Without item-kNN feedback and the Markov chain, only the co-occurrence part sees groups.
+    monkeypatch.setitem(hybrid.GRID, "feedback", (0.0,))
+    monkeypatch.setitem(hybrid.GRID, "markov", (0.0,))
+    found = {}
+    for factors in ("none", "auto", "als"):
+        assert main(["evaluate", "--interactions", str(unordered), "--methods", "hybrid",
+                     "--factors", factors, "--epochs", "3", "--dim", "16", "--hidden", "32",
+                     "--max-len", "8"]) == 0  # fmt: skip
+        found[factors] = json.loads(capsys.readouterr().out)["hybrid"]["ndcg@10"]
+    assert found["auto"] > found["none"] + 0.1
+    assert found["als"] > found["none"] + 0.1
+
+
+def test_evaluate_refuses_an_ease_hybrid_beyond_its_size(unordered, monkeypatch, capsys):
+    monkeypatch.setattr("ml.commands.baseline.EASE_MAX_ITEMS", 10)
+    assert main(["evaluate", "--interactions", str(unordered), "--methods", "hybrid",
+                 "--factors", "ease"]) == 2  # fmt: skip
+    assert "use als" in capsys.readouterr().err
