@@ -171,11 +171,14 @@ class ItemIndex:
         n_lists: int | None = None,
         head_items: int | None = None,
         queries: np.ndarray | None = None,
+        head_by: np.ndarray | None = None,
     ) -> ItemIndex:
         """Index the item table E (V, d) and biases b (V,).
 
         `exact`: one flat index, exact results; by default below `EXACT_BELOW` items.
-        Otherwise `head_items` in the head (default `HEAD_SHARE` of V, at most `HEAD_MAX`), the
+        Otherwise `head_items` in the head (default `HEAD_SHARE` of V, at most `HEAD_MAX`): those
+        of the largest `head_by` (default the biases; a table without biases passes its rows'
+        norms, which then decide what wins inner products and stretch the L2 reduction), the
         rest in IVF-Flat with `n_lists` lists (default about 2·sqrt(V)), trained by k-means
         seeded with `seed`; nprobe is the smallest reaching recall@10 ≥ `TARGET_RECALL` on
         `TUNING_QUERIES` perturbed item vectors, at most `MAX_PROBE_SHARE` of the lists.
@@ -192,7 +195,7 @@ class ItemIndex:
         n, d = vectors.shape
         points = np.hstack([vectors, bias[:, None]])
         exact = n < EXACT_BELOW if exact is None else exact
-        by_bias = np.argsort(-bias, kind="stable")
+        by_bias = np.argsort(-(bias if head_by is None else np.asarray(head_by)), kind="stable")
         if head_items is None:
             head_items = min(int(HEAD_SHARE * n), HEAD_MAX)
         n_head = n if exact else min(n, head_items)

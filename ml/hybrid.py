@@ -59,7 +59,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ml.ann import ItemIndex
+from ml.ann import HEAD_MAX, ItemIndex
 from ml.artefacts import load_array, load_rows, read_meta, save_arrays, write_meta, writing
 from ml.baselines import ItemKNN, Markov
 from ml.data import (
@@ -95,6 +95,12 @@ SUPPORTED_VERSIONS = (FORMAT_VERSION, RECENCY_EASE_VERSION, ALS_VERSION)
 ANN_DIR = "ann"
 # The ANN index over ALS's item factors: the ALS part's own candidates at catalogue scale.
 ALS_ANN_DIR = "als_ann"
+# The share of ALS's items, by the length of their factors, scored exactly by that index (at most
+# ml.ann.HEAD_MAX). ALS's lengths follow popularity (on ml-latest-small, norm ~ count^0.45), and
+# inner products with long items defeat the body's L2 reduction: with the GRU index's 1%, the
+# index's recall@10 was 0.90 at 100,000 items (bench/synthetic_model.py's factors; 0.68 with
+# lengths ~ count^0.25), with 5% 1.00, and 1.00 at 1,000,000 items with the 20,000 cap.
+ALS_HEAD_SHARE = 0.05
 # Whose query vectors tune the ANN index's search depth.
 INDEX_TUNING_PEOPLE = 500
 NEIGHBOURS = 50
@@ -649,7 +655,7 @@ def train(
                 artwork_dir, labels_csv, tmp / "artwork", seed=seed,
                 progress=scaled(progress, 0.75, 0.9),
             )  # fmt: skip
-        report(0.9, "tuning the blend")
+        report(0.9, "tuning the co-occurrence part")
         histories = user_histories(rows)
         weights_by_pair = feedback_weights(histories, reviews, sentiment)
         feedback = [
@@ -673,7 +679,6 @@ def train(
             result["ease"] = {"ndcg@10": ease.ndcg, **ease.params}
         als = None
         if factors == "als" or (factors == "auto" and ease is None):
-            report(0.9, "tuning ALS")
             als = tuned_als(train_seqs, valid_histories, valid[users], seed)
         if als is not None:
             result["als"] = {"ndcg@10": als.ndcg, **als.params}
@@ -812,6 +817,8 @@ def write_als_index(
     index = ItemIndex.build(
         items, np.zeros(len(items), dtype=np.float32), seed=seed,
         queries=np.stack(queries).astype(np.float32) if queries else None,
+        head_by=np.linalg.norm(items, axis=1),
+        head_items=min(int(ALS_HEAD_SHARE * len(items)), HEAD_MAX),
     )  # fmt: skip
     index.save(directory / ALS_ANN_DIR)
 
