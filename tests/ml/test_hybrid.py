@@ -9,7 +9,7 @@ from ml import hybrid
 from ml.artefacts import save_arrays, write_meta, writing
 from ml.data import Interaction, Review, encode, user_histories
 from ml.hybrid import Blender, Components, feedback_weights
-from tests.ml.test_sequence import N_ITEMS, TINY, planted_rows, successor
+from tests.ml.test_sequence import N_ITEMS, successor
 
 
 def test_feedback_weights_follow_the_review():
@@ -60,16 +60,6 @@ def write_artwork(directory, vectors: dict[str, list[float]]):
         emb /= np.linalg.norm(emb, axis=1, keepdims=True)
         save_arrays(tmp, embeddings=emb)
         write_meta(tmp, "encore.artwork", 1, file_ids=[f"{k}.png" for k in vectors])
-
-
-@pytest.fixture(scope="module")
-def trained(tmp_path_factory):
-    out = tmp_path_factory.mktemp("hybrid") / "model"
-    rows = planted_rows()
-    result = hybrid.train(
-        rows, out, seed=0, sequence_hyper={**TINY, "epochs": 25, "learning_rate": 0.02}
-    )
-    return out, rows, result
 
 
 @pytest.mark.slow

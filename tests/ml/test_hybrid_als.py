@@ -164,3 +164,96 @@ def test_a_catalogue_beyond_ease_gets_the_als_part_and_serving_reads_it_without_
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "served"
+
+
+def with_als_factors(out, rows, target):
+    """A copy of the trained model directory with ALS factors (fitted on all of `rows`) and
+    their index saved beside the other arrays, whatever weight the tuning gave them."""
+    from ml.artefacts import save_arrays
+    from ml.data import encode
+    from ml.hybrid import write_als_index
+
+    for path in out.rglob("*"):
+        copied = target / path.relative_to(out)
+        if path.is_dir():
+            copied.mkdir(parents=True, exist_ok=True)
+        else:
+            copied.parent.mkdir(parents=True, exist_ok=True)
+            copied.write_bytes(path.read_bytes())
+    seqs = encode(rows)
+    parts = Components.load(out)
+    parts.als = AlsFactors.from_model(ALS(seqs, **ALS_PARAMS))
+    save_arrays(target, **parts.arrays())
+    write_als_index(target, parts.als, 0, seqs.histories)
+    return target
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("two_stage", [False, True])
+def test_served_scores_are_the_blend_with_the_als_part(trained, tmp_path, two_stage):
+    """With ALS factors and a weight for them, the served score is the offline blend's with the
+    ALS part (each history folded in, its scores over the best one outside the history), exact
+    and two-stage (candidates from the ALS index too)."""
+    from ml.ann import ItemIndex
+    from ml.data import user_histories
+    from ml.hybrid import ALS_ANN_DIR, ANN_DIR
+    from ml.ranking import EXACT_BELOW, Ranker
+    from ml.serving import SequenceServer
+
+    out, rows, _ = trained
+    model = with_als_factors(out, rows, tmp_path / "model")
+    weights = {**Ranker.load(out).weights, "als": 0.5}
+    ranker = Ranker(
+        SequenceServer.load(model / "sequence", mmap=True),
+        Components.load(model, serving=True),
+        weights,
+        index=ItemIndex.load(model / ANN_DIR) if two_stage else None,
+        als_index=ItemIndex.load(model / ALS_ANN_DIR) if two_stage else None,
+        exact_below=0 if two_stage else EXACT_BELOW,
+    )
+    assert ranker.exact is not two_stage
+    offline = Components.load(model)
+    blender = Blender(SequenceServer.load(model / "sequence"), offline, weights)
+    for history in list(user_histories(rows).values())[:10]:
+        items = [r.item for r in history]
+        positions = list(ranker.items.positions(items))
+        computed = blender.parts_for([positions], None)
+        blended = blender.combine(computed, weights)[0]
+        without = blended - weights["als"] * computed["als"][0]
+        blended[positions] = -np.inf
+        served = ranker.recommend(items, 5)
+        expected = np.argsort(-blended, kind="stable")[:5]
+        assert [r.item for r in served] == [ranker.items[int(i)] for i in expected]
+        np.testing.assert_allclose([r.score for r in served], blended[expected], rtol=1e-4)
+        assert not np.allclose(without[expected], blended[expected])
+
+
+@pytest.mark.slow
+def test_reasons_cite_the_history_item_adding_most_to_the_als_score(trained, tmp_path):
+    """Where the ALS part decides, "because you played X" names the history item whose term of
+    the score, alpha (A⁻¹y_i)·y_j (Hu, Koren & Volinsky's explanation), is the largest: the
+    one implicit's own `explain` puts first."""
+    from ml.data import encode, user_histories
+    from ml.ranking import Ranker
+    from ml.serving import SequenceServer
+
+    out, rows, _ = trained
+    model = with_als_factors(out, rows, tmp_path / "model")
+    weights = {**Ranker.load(out).weights, "als": 100.0, "markov": 0.0, "feedback": 0.0}
+    ranker = Ranker(
+        SequenceServer.load(model / "sequence", mmap=True), Components.load(model), weights
+    )
+    als = ALS(encode(rows), **ALS_PARAMS)
+    als.model.item_factors = ranker.parts.als.items.copy()
+    cited = 0
+    for history in list(user_histories(rows).values())[:10]:
+        items = [r.item for r in history]
+        positions = ranker.items.positions(items)
+        liked = interaction_matrix([positions], ranker.n_items)
+        for found in ranker.recommend(items, 3):
+            assert found.reason.kind == "played"
+            j = int(ranker.items.positions([found.item])[0])
+            _, terms, _ = als.model.explain(0, liked, j, N=1)
+            assert found.reason.item == ranker.items[int(terms[0][0])]
+            cited += 1
+    assert cited == 30
