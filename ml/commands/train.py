@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 from ml.commands import CommandError, Subparsers, progress_bar
+from ml.commands.baseline import check_size
 from ml.commands.sequence import add_hyperparameters, hyperparameters
 from ml.data import read_interactions, read_reviews
 from ml.item_features import read_item_features
@@ -46,6 +47,8 @@ def run(args: argparse.Namespace) -> None:
     reviews = read_reviews(args.reviews) if args.reviews else []
     if args.items:
         read_item_features(args.items)  # a bad file fails here, before any training
+    if args.factors == "ease":
+        check_size("ease", len({row.item for row in rows}))
     from ml import hybrid  # loads Keras: only once the input is known to be good
 
     with progress_bar("training") as report:

@@ -97,3 +97,14 @@ def test_evaluate_refuses_an_ease_hybrid_beyond_its_size(unordered, monkeypatch,
     assert main(["evaluate", "--interactions", str(unordered), "--methods", "hybrid",
                  "--factors", "ease"]) == 2  # fmt: skip
     assert "use als" in capsys.readouterr().err
+
+
+def test_train_refuses_an_ease_part_beyond_its_size_before_training(
+    tmp_path, unordered, monkeypatch, capsys
+):
+    monkeypatch.setattr("ml.commands.baseline.EASE_MAX_ITEMS", 10)
+    out = tmp_path / "model"
+    assert main(["train", "--interactions", str(unordered), "--factors", "ease",
+                 "--out", str(out)]) == 2  # fmt: skip
+    assert "use als" in capsys.readouterr().err
+    assert not out.exists()
