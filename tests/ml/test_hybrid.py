@@ -9,6 +9,7 @@ from ml import hybrid
 from ml.artefacts import save_arrays, write_meta, writing
 from ml.data import Interaction, Review, encode, user_histories
 from ml.hybrid import Blender, Components, feedback_weights
+from tests.ml.conftest import assert_served_is_the_blend
 from tests.ml.test_sequence import N_ITEMS, successor
 
 
@@ -228,19 +229,11 @@ def test_served_scores_are_the_blend_with_the_ease_part(trained, tmp_path, two_s
     offline = Components.load(model)
     assert offline.ease is not None
     blender = Blender(SequenceServer.load(model / "sequence"), offline, weights)
-    for history in list(user_histories(rows).values())[:10]:
-        items = [r.item for r in history]
-        positions = list(ranker.items.positions(items))
-        computed = blender.parts_for([positions], None)
+
+    def scaled_to_one(computed):
         assert computed["ease"].max() == pytest.approx(1.0)
-        blended = blender.combine(computed, weights)[0]
-        without = blended - weights["ease"] * computed["ease"][0]
-        blended[positions] = -np.inf
-        served = ranker.recommend(items, 5)
-        expected = np.argsort(-blended, kind="stable")[:5]
-        assert [r.item for r in served] == [ranker.items[int(i)] for i in expected]
-        np.testing.assert_allclose([r.score for r in served], blended[expected], rtol=1e-4)
-        assert not np.allclose(without[expected], blended[expected])
+
+    assert_served_is_the_blend(ranker, blender, rows, weights, "ease", scaled_to_one)
 
 
 @pytest.mark.slow

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -14,6 +15,7 @@ from ml import factors, hybrid
 from ml.evaluation import five_core, leave_one_out
 from ml.factors import ALS, interaction_matrix
 from ml.hybrid import AlsFactors, Blender, Components, format_version, tune
+from tests.ml.conftest import assert_served_is_the_blend
 from tests.ml.test_factors import planted
 from tests.ml.test_hybrid_ease import Flat
 
@@ -173,13 +175,7 @@ def with_als_factors(out, rows, target):
     from ml.data import encode
     from ml.hybrid import write_als_index
 
-    for path in out.rglob("*"):
-        copied = target / path.relative_to(out)
-        if path.is_dir():
-            copied.mkdir(parents=True, exist_ok=True)
-        else:
-            copied.parent.mkdir(parents=True, exist_ok=True)
-            copied.write_bytes(path.read_bytes())
+    shutil.copytree(out, target)
     seqs = encode(rows)
     parts = Components.load(out)
     parts.als = AlsFactors.from_model(ALS(seqs, **ALS_PARAMS))
@@ -195,7 +191,6 @@ def test_served_scores_are_the_blend_with_the_als_part(trained, tmp_path, two_st
     ALS part (each history folded in, its scores over the best one outside the history), exact
     and two-stage (candidates from the ALS index too)."""
     from ml.ann import ItemIndex
-    from ml.data import user_histories
     from ml.hybrid import ALS_ANN_DIR, ANN_DIR
     from ml.ranking import EXACT_BELOW, Ranker
     from ml.serving import SequenceServer
@@ -214,18 +209,7 @@ def test_served_scores_are_the_blend_with_the_als_part(trained, tmp_path, two_st
     assert ranker.exact is not two_stage
     offline = Components.load(model)
     blender = Blender(SequenceServer.load(model / "sequence"), offline, weights)
-    for history in list(user_histories(rows).values())[:10]:
-        items = [r.item for r in history]
-        positions = list(ranker.items.positions(items))
-        computed = blender.parts_for([positions], None)
-        blended = blender.combine(computed, weights)[0]
-        without = blended - weights["als"] * computed["als"][0]
-        blended[positions] = -np.inf
-        served = ranker.recommend(items, 5)
-        expected = np.argsort(-blended, kind="stable")[:5]
-        assert [r.item for r in served] == [ranker.items[int(i)] for i in expected]
-        np.testing.assert_allclose([r.score for r in served], blended[expected], rtol=1e-4)
-        assert not np.allclose(without[expected], blended[expected])
+    assert_served_is_the_blend(ranker, blender, rows, weights, "als")
 
 
 @pytest.mark.slow
