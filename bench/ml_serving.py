@@ -143,7 +143,7 @@ def measure(
             f"  index: {meta.get('index_type')}, {meta.get('nlist', '-')} lists, nprobe "
             f"{meta.get('nprobe', '-')} (recall@10 at build {meta.get('recall_at_10')})"
         )
-        rankers = (exact, staged)
+        rankers: tuple[Ranker, ...] = (exact, staged)
         if staged.weights["als"]:
             without = Ranker.load(model, exact_below=0)
             without.weights["als"] = 0.0

@@ -233,7 +233,7 @@ def test_reasons_cite_the_history_item_adding_most_to_the_als_score(trained, tmp
     for history in list(user_histories(rows).values())[:10]:
         items = [r.item for r in history]
         positions = ranker.items.positions(items)
-        liked = interaction_matrix([positions], ranker.n_items)
+        liked = interaction_matrix([positions.tolist()], ranker.n_items)
         for found in ranker.recommend(items, 3):
             assert found.reason.kind == "played"
             j = int(ranker.items.positions([found.item])[0])
