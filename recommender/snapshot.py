@@ -314,14 +314,21 @@ def sweep() -> int:
     ):
         release(pk)
         removed += 1
-    root = Path(settings.SNAPSHOT_DIR)
-    if root.is_dir():
-        owned = set(Snapshot.objects.exclude(path="").values_list("path", flat=True))
-        for folder in root.glob("snapshot-*"):
-            if str(folder) not in owned:
-                shutil.rmtree(folder, ignore_errors=True)
-                removed += 1
+    # The folders are listed before the rows are read. A snapshot commits its row before it
+    # makes its folder, so every folder listed already has its row in the read that follows;
+    # read the other way round, a snapshot started between the two reads lost its folder while
+    # it was being written (CI caught it: FileNotFoundError on items.csv).
+    folders = _snapshot_folders(Path(settings.SNAPSHOT_DIR))
+    owned = set(Snapshot.objects.exclude(path="").values_list("path", flat=True))
+    for folder in folders:
+        if str(folder) not in owned:
+            shutil.rmtree(folder, ignore_errors=True)
+            removed += 1
     return removed
+
+
+def _snapshot_folders(root: Path) -> list[Path]:
+    return list(root.glob("snapshot-*")) if root.is_dir() else []
 
 
 def kind_hash(snapshot: Snapshot, kind: str) -> str:

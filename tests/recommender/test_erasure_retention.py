@@ -107,3 +107,24 @@ def test_the_hourly_upkeep_removes_old_snapshots_and_orphaned_folders(
     assert Path(used.path).exists()
     old.refresh_from_db()
     assert old.path == ""
+
+
+def test_the_upkeep_leaves_alone_a_snapshot_written_while_it_runs(monkeypatch):
+    """The upkeep's sweep of orphaned folders and a run taking its snapshot at the same time:
+    a snapshot that starts just as the sweep lists the folders (the barrier: the listing waits
+    for it) keeps its folder and files, whichever of the sweep's reads came first."""
+    from recommender import snapshot as snapshots
+
+    _people()
+    listed = snapshots._snapshot_folders
+    started = []
+
+    def let_a_snapshot_start_then_list(root):
+        started.append(take_snapshot())
+        return listed(root)
+
+    monkeypatch.setattr(snapshots, "_snapshot_folders", let_a_snapshot_start_then_list)
+    snapshots.sweep()
+    (snap,) = started
+    assert Path(snap.path).is_dir()
+    assert (Path(snap.path) / INTERACTIONS).is_file()
