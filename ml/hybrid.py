@@ -46,8 +46,9 @@ from, the liked item it looks like (cold start), or popularity (in a genre of th
 labels, when known). Serving is ml.ranking.Ranker, which loads a directory written here.
 
 Model directory: meta.json ("encore.hybrid"), the Components arrays, and sub-directories
-`sequence/` (the GRU), `ann/` (the ANN index over its item table, ml.ann), `sentiment/` and
-`artwork/` (the last two only when trained with reviews / artwork).
+`sequence/` (the GRU), `ann/` (the ANN index over its item table, ml.ann), `als_ann/` (over ALS's
+item factors, with the ALS part), `sentiment/` and `artwork/` (the last two only when trained
+with reviews / artwork).
 """
 
 from __future__ import annotations
