@@ -544,10 +544,11 @@ def evaluate_split(
     seed: int = 0,
     ease: EASE | None = None,
     als: ALS | None = None,
+    k: int = 10,
 ) -> dict[str, Any]:
-    """The hybrid under the evaluation protocol (bench): tune on validation, report test.
-    `ease`, `als`: an EASE or ALS fitted on `split.train` (tuned on `split.valid`: `tuned_ease`,
-    `tuned_als`) joins the blend."""
+    """The hybrid under the evaluation protocol (bench): tune on validation (NDCG@10), report
+    test metrics at `k`. `ease`, `als`: an EASE or ALS fitted on `split.train` (tuned on
+    `split.valid`: `tuned_ease`, `tuned_als`) joins the blend."""
     from ml.sequence import export_arrays
 
     server = SequenceServer(export_arrays(model), split.train.items, hyper["max_len"])
@@ -561,7 +562,7 @@ def evaluate_split(
     scores = blender.combine(blender.parts_for(histories, None), weights)
     for row, history in enumerate(histories):
         scores[row, list(history)] = -np.inf
-    return {"metrics": metrics(top_k(scores, 10), targets, server.n_items), "weights": weights}
+    return {"metrics": metrics(top_k(scores, k), targets, server.n_items, k), "weights": weights}
 
 
 def _labelled_reviews(reviews: Sequence[Review]) -> tuple[list[str], np.ndarray] | None:

@@ -100,7 +100,7 @@ def run(args: argparse.Namespace) -> None:
                 fitted = hybrid.tuned_als(split.train, *valid, seed=args.seed)
                 als = fitted.model if fitted is not None else None
             results["hybrid"] = hybrid.evaluate_split(
-                split, model, hp, seed=args.seed, ease=ease, als=als
+                split, model, hp, seed=args.seed, ease=ease, als=als, k=args.k
             )["metrics"]
     json.dump(results, sys.stdout, indent=2)
     print()

@@ -84,10 +84,13 @@ def test_evaluate_scores_the_hybrid_with_its_co_occurrence_part(unordered, capsy
     monkeypatch.setitem(hybrid.GRID, "markov", (0.0,))
     found = {}
     for factors in ("none", "auto", "als"):
-        assert main(["evaluate", "--interactions", str(unordered), "--methods", "hybrid",
-                     "--factors", factors, "--epochs", "3", "--dim", "16", "--hidden", "32",
-                     "--max-len", "8"]) == 0  # fmt: skip
-        found[factors] = json.loads(capsys.readouterr().out)["hybrid"]["ndcg@10"]
+        assert main(["evaluate", "--interactions", str(unordered), "--methods",
+                     "popularity,hybrid", "--factors", factors, "--k", "5", "--epochs", "3",
+                     "--dim", "16", "--hidden", "32", "--max-len", "8"]) == 0  # fmt: skip
+        result = json.loads(capsys.readouterr().out)
+        # At the --k asked for, like every other method.
+        assert set(result["hybrid"]) == set(result["popularity"]) >= {"ndcg@5", "hr@5"}
+        found[factors] = result["hybrid"]["ndcg@5"]
     assert found["auto"] > found["none"] + 0.1
     assert found["als"] > found["none"] + 0.1
 
