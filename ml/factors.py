@@ -36,6 +36,10 @@ from ml.item_features import Side
 
 # EASE's items x items inverse: 20,000 items is 3.2 GB in float64 and some minutes on 2 cores.
 EASE_MAX_ITEMS = 20_000
+# The hybrid's choices of its co-occurrence part (ml.hybrid.tuned_parts; `--factors` of the
+# train and evaluate commands): EASE where the catalogue fits it and ALS beyond (auto), one of
+# them, or none.
+FACTORS = ("auto", "ease", "als", "none")
 EASE_GRID: dict[str, tuple[Any, ...]] = {"l2": (10.0, 50.0, 100.0, 200.0, 500.0, 1000.0, 3000.0)}
 # The side information's weight, searched with the l2 found without it (0: none). On
 # ml-latest-small without timestamps 300-3,000 did alike (validation NDCG@10 0.141 -> 0.143).

@@ -142,8 +142,6 @@ GRID = {
     "decay": (0.8, 0.95),
     "popularity": (0.0, 0.5, 1.0, 2.0, 4.0),
 }
-# `train`'s choices of the co-occurrence part (see its docstring).
-FACTORS = ("auto", "ease", "als", "none")
 # Passes of the coordinate ascent over GRID (it stops early when a pass changes nothing).
 TUNING_ROUNDS = 4
 
@@ -597,15 +595,13 @@ def train(
     `items_csv`: the catalogue's titles, genres and years (ml.item_features), side information
     for the EASE part where it helps on validation.
 
-    `factors`: the co-occurrence part (one of FACTORS). "auto": EASE where the catalogue fits
-    its items x items matrix, ALS beyond; "ease" or "als" to choose (to measure one against the
-    other); "none" for neither.
+    `factors`: the co-occurrence part (one of ml.factors.FACTORS, see `tuned_parts`).
 
     `text_model=False` leaves the sentiment model to its own training (the web application
     trains each model in its own run); reviews then weigh feedback by their star ratings.
     """
     from ml import sequence
-    from ml.factors import EASE_MAX_ITEMS
+    from ml.factors import EASE_MAX_ITEMS, FACTORS
 
     if factors not in FACTORS:
         raise ValueError(f"factors must be one of {', '.join(FACTORS)}, not {factors!r}")
@@ -672,16 +668,9 @@ def train(
             from ml.item_features import Side, read_item_features
 
             side = Side.of(read_item_features(items_csv), seqs.items)
-        ease = (
-            tuned_ease(train_seqs, valid_histories, valid[users], side)
-            if factors in ("auto", "ease")
-            else None
-        )
+        ease, als = tuned_parts(factors, train_seqs, valid_histories, valid[users], side, seed)
         if ease is not None:
             result["ease"] = {"ndcg@10": ease.ndcg, **ease.params}
-        als = None
-        if factors == "als" or (factors == "auto" and ease is None):
-            als = tuned_als(train_seqs, valid_histories, valid[users], seed)
         if als is not None:
             result["als"] = {"ndcg@10": als.ndcg, **als.params}
         report(0.92, "tuning the blend")
@@ -709,6 +698,22 @@ def train(
         write_index(tmp, seed, seqs.histories)
     report(1.0, "saved")
     return result
+
+
+def tuned_parts(
+    factors: str,
+    train: Sequences,
+    histories: Sequence[Sequence[int]],
+    targets: np.ndarray,
+    side: Side | None = None,
+    seed: int = 0,
+) -> tuple[Tuned[EASE] | None, Tuned[ALS] | None]:
+    """The co-occurrence part `factors` asks for, tuned on the held-out items: "auto" EASE where
+    the catalogue fits its items x items matrix and ALS beyond, "ease" or "als" that one (to
+    measure one against the other), "none" neither. Returns (EASE, ALS), at most one of them."""
+    ease = tuned_ease(train, histories, targets, side) if factors in ("auto", "ease") else None
+    wants_als = factors == "als" or (factors == "auto" and ease is None)
+    return ease, tuned_als(train, histories, targets, seed) if wants_als else None
 
 
 def tuned_ease(

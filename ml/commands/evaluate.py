@@ -13,10 +13,7 @@ from ml.commands.baseline import check_size
 from ml.commands.sequence import add_hyperparameters, hyperparameters
 from ml.data import read_interactions
 from ml.evaluation import evaluate, five_core, leave_one_out
-from ml.factors import EASE_MAX_ITEMS
-
-# As ml.hybrid.FACTORS (not imported: that module loads the serving stack).
-FACTORS = ("auto", "ease", "als", "none")
+from ml.factors import FACTORS
 
 METHODS = (*baselines.METHODS, "sequence", "hybrid")
 # The quick ones; EASE and ALS are tuned over grids (a minute each on ml-latest-small).
@@ -91,16 +88,13 @@ def run(args: argparse.Namespace) -> None:
         if "hybrid" in methods:
             # The product's hybrid: with the co-occurrence part `train` would give it, tuned on
             # the validation items like the blend.
-            valid = split.validation()
-            ease = als = None
-            if args.factors in ("auto", "ease") and split.train.n_items <= EASE_MAX_ITEMS:
-                found = hybrid.tuned_ease(split.train, *valid)
-                ease = found.model if found is not None else None
-            if args.factors == "als" or (args.factors == "auto" and ease is None):
-                fitted = hybrid.tuned_als(split.train, *valid, seed=args.seed)
-                als = fitted.model if fitted is not None else None
+            ease, als = hybrid.tuned_parts(
+                args.factors, split.train, *split.validation(), seed=args.seed
+            )
             results["hybrid"] = hybrid.evaluate_split(
-                split, model, hp, seed=args.seed, ease=ease, als=als, k=args.k
-            )["metrics"]
+                split, model, hp, seed=args.seed, k=args.k,
+                ease=ease.model if ease is not None else None,
+                als=als.model if als is not None else None,
+            )["metrics"]  # fmt: skip
     json.dump(results, sys.stdout, indent=2)
     print()

@@ -10,6 +10,7 @@ from ml.commands import CommandError, Subparsers, progress_bar
 from ml.commands.baseline import check_size
 from ml.commands.sequence import add_hyperparameters, hyperparameters
 from ml.data import read_interactions, read_reviews
+from ml.factors import FACTORS
 from ml.item_features import read_item_features
 
 
@@ -29,7 +30,7 @@ def register(subparsers: Subparsers) -> None:
     )
     parser.add_argument(
         "--factors",
-        choices=("auto", "ease", "als", "none"),
+        choices=FACTORS,
         default="auto",
         help="the co-occurrence part: EASE where the catalogue fits it, ALS beyond (auto), "
         "one of them, or none",

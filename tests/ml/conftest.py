@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -40,3 +44,27 @@ def assert_served_is_the_blend(ranker, blender, rows, weights, part, check=None)
         assert [r.item for r in served] == [ranker.items[int(i)] for i in expected]
         np.testing.assert_allclose([r.score for r in served], blended[expected], rtol=1e-4)
         assert not np.allclose(without[expected], blended[expected])
+
+
+# Appended to every script `serve_in_a_web_process` runs: serving imports none of these.
+NO_HEAVY_IMPORTS = """
+heavy = sorted(
+    m for m in sys.modules
+    if m.split(".")[0] in ("tensorflow", "keras", "scipy", "implicit", "jax", "sklearn")
+)
+assert not heavy, heavy
+print("served")
+"""
+
+
+def serve_in_a_web_process(script, model, history):
+    """Run `script` (sys.argv: the model directory, then the history's items) in a fresh
+    interpreter, as a web process loads a model; it must pass and have imported no training
+    library."""
+    root = Path(__file__).resolve().parents[2]
+    done = subprocess.run(
+        [sys.executable, "-c", script + NO_HEAVY_IMPORTS, str(model), *history],
+        capture_output=True, text=True, cwd=root, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "served"
