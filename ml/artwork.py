@@ -2,8 +2,9 @@
 
 A small convolutional network trained from scratch (no downloaded weights) on random views of
 the images, with a colour histogram that the network computes (and tunes) beside its
-convolutions. The embedding mixes the network's genre logits, its colour histogram and a little
-of its penultimate layer (each centred on the catalogue, unit length, weighted: MIX_WEIGHTS),
+convolutions. The embedding mixes the network's genre logits, its colour histogram, a little
+of its penultimate layer and the genre scores of a linear head on fixed image descriptors
+(ml.descriptors; each block centred on the catalogue, unit length, weighted: MIX_WEIGHTS),
 rotated into 64 dimensions and L2-normalised: cosine similarity between items' artwork, used
 for "looks like Y" and for items with no plays. Optionally (off by default: too slow for its
 gain on two CPU cores), a SimCLR contrastive loss learns from every image of the
@@ -28,6 +29,7 @@ import numpy as np
 from ml.artefacts import hash_files, load_array, read_meta, save_arrays, write_meta, writing
 from ml.csvfiles import read_rows
 from ml.data import DataError
+from ml.descriptors import DESCRIPTOR_HEAD, describe, fit_genre_head, genre_scores
 from ml.progress import Progress, keras_callback, scaled
 
 FORMAT = "encore.artwork"
@@ -72,9 +74,15 @@ DEFAULTS: dict[str, Any] = {
 
 # The embedding mixes blocks of the trained network, each centred on the catalogue and of unit
 # length, with these weights: the genre logits, the square root of the network's own colour
-# histogram, and a little of the penultimate layer; then rotated into 64 dimensions (principal
-# axes over the catalogue). Chosen on held-out training films (ml/README.md, "Artwork CNN").
-MIX_WEIGHTS: dict[str, float] = {"logits": 1.0, "colours": 1.0, "penultimate": 0.25}
+# histogram, a little of the penultimate layer, and the genre scores of a ridge regression from
+# fixed image descriptors (ml.descriptors); then rotated into 64 dimensions (principal axes
+# over the catalogue). Chosen on held-out training films (ml/README.md, "Artwork CNN").
+MIX_WEIGHTS: dict[str, float] = {
+    "logits": 1.0,
+    "colours": 1.0,
+    "penultimate": 0.25,
+    "descriptors": 1.0,
+}
 
 
 class ArtworkDataError(DataError):
@@ -541,9 +549,13 @@ def train_artwork(
     scaled(progress, 0.9, 1.0)(0.0, "evaluating")
     catalogue = np.concatenate([images, extra])
     centre_embeddings(served, catalogue)
-    mixer = Mixer(served)
-    mix = mixer.fit(catalogue)
-    all_probabilities, embeddings = mixer.infer(images, mix)
+    # The held-out images judge the whole embedding: for the metrics, the descriptors' genre
+    # head learns from the images the network trained on; the head served then learns from
+    # every listed image (a closed-form fit with a fixed penalty gains from every label:
+    # ml/README.md, "Ninth pass").
+    descriptors = describe(images)
+    mixer = Mixer(served, head=fit_genre_head(descriptors[train_at], truth[train_at]))
+    all_probabilities, embeddings = mixer.infer(images, mixer.fit(catalogue))
     metrics = evaluate(
         all_probabilities[held_at],
         truth[held_at],
@@ -552,13 +564,17 @@ def train_artwork(
         truth[train_at],
         seed,
     )
+    head = fit_genre_head(descriptors, truth)
+    mixer = Mixer(served, head=head)
+    mix = mixer.fit(catalogue)
+    embeddings = mixer.infer(images, mix)[1]
     metrics["epochs_trained"] = float(stop.stopped_epoch or hp["epochs"])
     metrics["pretraining_epochs"] = float(hp["pretrain_epochs"])
     metrics["unlabelled_images"] = float(len(unlabelled))
 
     with writing(out_dir) as tmp:
         served.save(tmp / MODEL_FILE)
-        save_arrays(tmp, embeddings=embeddings, **mix)
+        save_arrays(tmp, embeddings=embeddings, **mix, **head)
         write_meta(
             tmp,
             FORMAT,
@@ -596,9 +612,15 @@ def centre_embeddings(served: Any, images: np.ndarray) -> None:
 
 class Mixer:
     """The embedding from the trained network's blocks (genre logits, colour histogram,
-    penultimate layer), read in one pass through the served model's own layers."""
+    penultimate layer) and the descriptors' genre head (ml.descriptors), read in one pass
+    through the served model's own layers."""
 
-    def __init__(self, served: Any, weights: dict[str, float] | None = None) -> None:
+    def __init__(
+        self,
+        served: Any,
+        weights: dict[str, float] | None = None,
+        head: dict[str, np.ndarray] | None = None,
+    ) -> None:
         import keras
 
         encoder = served.get_layer("encoder")
@@ -609,13 +631,18 @@ class Mixer:
         self._kernel, self._bias = (
             w.astype(np.float64) for w in served.get_layer("genres").get_weights()
         )
+        self._head = head
         wanted = weights or MIX_WEIGHTS
-        self.weights = {k: float(wanted[k]) for k in ("logits", "colours", "penultimate")}
+        # A model saved before a block existed has no weight for it: the block is left out.
+        self.weights = {k: float(wanted.get(k, 0.0)) for k in MIX_WEIGHTS}
         if len(names) == 1:
             self.weights["colours"] = 0.0
+        if head is None:
+            self.weights["descriptors"] = 0.0
 
     def blocks(self, images: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
-        """(genre probabilities, [logits, sqrt colour histogram, penultimate]) of uint8 images."""
+        """(genre probabilities, [logits, sqrt colour histogram, penultimate, descriptor
+        scores]) of uint8 images."""
         if len(images) == 0:
             return np.zeros((0, self._kernel.shape[1]), np.float32), []
         pixels = images.astype(np.float32) * np.float32(1 / 255)
@@ -624,8 +651,13 @@ class Mixer:
         penultimate = parts[0]
         logits = penultimate @ self._kernel + self._bias
         colours = np.sqrt(np.maximum(parts[1], 0.0)) if len(parts) > 1 else penultimate[:, :0]
+        scores = (
+            genre_scores(describe(images), self._head)
+            if self._head is not None
+            else penultimate[:, :0]
+        )
         probabilities = (1 / (1 + np.exp(-logits))).astype(np.float32)
-        return probabilities, [logits, colours, penultimate]
+        return probabilities, [logits, colours, penultimate, scores]
 
     def _combine(self, blocks: list[np.ndarray], centre: np.ndarray) -> np.ndarray:
         out, start = [], 0
@@ -696,6 +728,7 @@ class ArtworkModel:
         meta: dict[str, Any],
         embeddings: np.ndarray,
         mix: dict[str, np.ndarray] | None = None,
+        head: dict[str, np.ndarray] | None = None,
     ) -> None:
         self._model = model
         self.meta = meta
@@ -705,9 +738,10 @@ class ArtworkModel:
         self.image_size = int(meta["hyperparameters"]["image_size"])
         self.version = f"{meta['created_at']}-{str(meta.get('data_hash', ''))[:8]}"
         # Models saved before the mixed embedding have no mix arrays: their embedding is the
-        # served model's second output (centred genre logits).
+        # served model's second output (centred genre logits); those saved before the
+        # descriptors' genre head mix the network's blocks alone.
         self._mix = mix
-        self._mixer = Mixer(model, meta.get("embedding_mix")) if mix else None
+        self._mixer = Mixer(model, meta.get("embedding_mix"), head) if mix else None
 
     def infer(self, paths: Sequence[Path | str]) -> tuple[np.ndarray, np.ndarray]:
         """(genre probabilities (n, genres), L2-normalised embeddings (n, 64)) in one pass."""
@@ -745,7 +779,9 @@ def load_artwork(model_dir: Path | str) -> ArtworkModel:
     model_dir = Path(model_dir)
     meta = read_meta(model_dir, FORMAT, [FORMAT_VERSION])
     model = allow_xla(keras.saving.load_model(model_dir / MODEL_FILE, safe_mode=True))
-    mix = None
+    mix = head = None
     if (model_dir / "mix_projection.npy").is_file():
         mix = {name: load_array(model_dir, name) for name in ("mix_centre", "mix_projection")}
-    return ArtworkModel(model, meta, load_array(model_dir, "embeddings"), mix)
+    if (model_dir / "descriptor_weights.npy").is_file():
+        head = {name: load_array(model_dir, name) for name in DESCRIPTOR_HEAD}
+    return ArtworkModel(model, meta, load_array(model_dir, "embeddings"), mix, head)

@@ -12,8 +12,18 @@ import pytest
 from PIL import Image, ImageDraw
 
 from ml.artefacts import ArtefactError
-from ml.artwork import ArtworkDataError, f1_scores, load_artwork, read_labels, train_artwork
+from ml.artwork import (
+    MIX_WEIGHTS,
+    ArtworkDataError,
+    Mixer,
+    f1_scores,
+    load_artwork,
+    load_images,
+    read_labels,
+    train_artwork,
+)
 from ml.cli import main
+from ml.descriptors import DESCRIPTOR_HEAD
 
 COLOURS = {"red": (220, 30, 30), "green": (30, 200, 40), "blue": (40, 60, 230)}
 TINY = {"image_size": 24, "filters": [8, 16], "epochs": 20, "patience": 5, "batch_size": 16,
@@ -98,19 +108,39 @@ def test_round_trip_reproduces_the_exported_embeddings(trained):
 def test_embedding_mixes_blocks_and_older_directories_keep_theirs(trained, tmp_path):
     base, _ = trained
     meta = json.loads((base / "model" / "meta.json").read_text())
-    assert meta["embedding_mix"] == {"logits": 1.0, "colours": 1.0, "penultimate": 0.25}
+    assert meta["embedding_mix"] == MIX_WEIGHTS
     projection = np.load(base / "model" / "mix_projection.npy")
     assert projection.shape[1] == 64 and np.load(base / "model" / "mix_centre.npy").ndim == 1
+    assert np.load(base / "model" / "descriptor_weights.npy").shape == (468, len(COLOURS))
+    model = load_artwork(base / "model")
+    paths = [base / "images" / f for f in model.file_ids[:6]]
+    mixed_probabilities, mixed = model.infer(paths)
+
+    # A directory saved before the descriptors' head mixes the network's blocks alone.
+    before_head = tmp_path / "before-head"
+    shutil.copytree(base / "model", before_head)
+    for name in DESCRIPTOR_HEAD:
+        (before_head / f"{name}.npy").unlink()
+    network_only = {k: v for k, v in MIX_WEIGHTS.items() if k != "descriptors"}
+    mixer = Mixer(model._model, network_only)
+    images = load_images([base / "images" / f for f in model.file_ids], TINY["image_size"])
+    for name, array in mixer.fit(images).items():
+        np.save(before_head / f"{name}.npy", array)
+    meta["embedding_mix"] = network_only
+    (before_head / "meta.json").write_text(json.dumps(meta))
+    probabilities, embeddings = load_artwork(before_head).infer(paths)
+    np.testing.assert_allclose(probabilities, mixed_probabilities, atol=1e-5)
+    np.testing.assert_allclose(np.linalg.norm(embeddings, axis=1), 1.0, atol=1e-5)
+    assert np.abs(embeddings - mixed).max() > 1e-3
+
     # A directory saved before the mix (no mix arrays) embeds with the served model's output.
     old = tmp_path / "old"
     shutil.copytree(base / "model", old)
     for name in ("mix_centre.npy", "mix_projection.npy"):
         (old / name).unlink()
-    paths = [base / "images" / f for f in load_artwork(old).file_ids[:6]]
     probabilities, embeddings = load_artwork(old).infer(paths)
     assert embeddings.shape == (6, 64)
     np.testing.assert_allclose(np.linalg.norm(embeddings, axis=1), 1.0, atol=1e-5)
-    mixed_probabilities, _ = load_artwork(base / "model").infer(paths)
     np.testing.assert_allclose(mixed_probabilities, probabilities, atol=1e-5)
 
 
