@@ -743,6 +743,11 @@ class ArtworkModel:
         self._mix = mix
         self._mixer = Mixer(model, meta.get("embedding_mix"), head) if mix else None
 
+    @property
+    def network(self) -> Any:
+        """The served Keras model (genre probabilities and the centred-logit embedding)."""
+        return self._model
+
     def infer(self, paths: Sequence[Path | str]) -> tuple[np.ndarray, np.ndarray]:
         """(genre probabilities (n, genres), L2-normalised embeddings (n, 64)) in one pass."""
         if not paths:

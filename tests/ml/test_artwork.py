@@ -122,7 +122,7 @@ def test_embedding_mixes_blocks_and_older_directories_keep_theirs(trained, tmp_p
     for name in DESCRIPTOR_HEAD:
         (before_head / f"{name}.npy").unlink()
     network_only = {k: v for k, v in MIX_WEIGHTS.items() if k != "descriptors"}
-    mixer = Mixer(model._model, network_only)
+    mixer = Mixer(model.network, network_only)
     images = load_images([base / "images" / f for f in model.file_ids], TINY["image_size"])
     for name, array in mixer.fit(images).items():
         np.save(before_head / f"{name}.npy", array)
