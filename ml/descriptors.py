@@ -5,8 +5,8 @@ fixed measurements of an image carry. The descriptors: square-rooted 4x4x4 RGB h
 whole image and of its four quadrants (layout of colour), magnitude-weighted histograms of
 gradient orientation (8 bins, square-rooted) and the mean gradient magnitude in a 4x4 grid of
 cells (layout of edges and texture), and the mean and spread of brightness and saturation.
-A ridge regression from them (standardised) to the genres, fitted in closed form on the images
-the network trains on, gives one score per genre; the embedding mixes those scores beside the
+A ridge regression from them (standardised) to the genres, fitted in closed form on the
+catalogue's labelled images, gives one score per genre; the embedding mixes those scores beside the
 network's blocks (ml.artwork.Mixer). On the real posters this head alone finds neighbours
 sharing a genre about as often as the network does, and the two together more often than either
 (ml/README.md, "Ninth pass").
