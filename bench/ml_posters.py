@@ -164,8 +164,8 @@ def network_alone(model: Any, posters: Posters) -> dict[str, float]:
     three blocks mixed as the model mixes them, on the same training posters."""
     weights = {k: v for k, v in model.meta.get("embedding_mix", {}).items() if k != "descriptors"}
     mixer = Mixer(model.network, weights)
-    images = load_images([posters.folder / f for f in posters.files], model.image_size)
-    _, vectors = mixer.infer(images, mixer.fit(images[posters.train]))
+    looks = mixer.read(load_images([posters.folder / f for f in posters.files], model.image_size))
+    _, vectors = mixer.infer(looks, mixer.fit(looks[posters.train]))
     return neighbour_figures(vectors[posters.test], vectors[posters.train], posters)
 
 

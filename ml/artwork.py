@@ -21,6 +21,7 @@ neighbour in embedding space (a hit when they share a genre), each beside its ch
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -553,9 +554,12 @@ def train_artwork(
     # head learns from the images the network trained on; the head served then learns from
     # every listed image (a closed-form fit with a fixed penalty gains from every label:
     # ml/README.md, "Ninth pass").
-    descriptors = describe(images)
-    mixer = Mixer(served, head=fit_genre_head(descriptors[train_at], truth[train_at]))
-    all_probabilities, embeddings = mixer.infer(images, mixer.fit(catalogue))
+    # The catalogue is read once (the network's pass and the descriptors) and mixed twice.
+    descriptors = describe(catalogue)
+    looks = replace(Mixer(served).read(catalogue), descriptors=descriptors)
+    listed_looks, labelled = looks[: len(images)], descriptors[: len(images)]
+    mixer = Mixer(served, head=fit_genre_head(labelled[train_at], truth[train_at]))
+    all_probabilities, embeddings = mixer.infer(listed_looks, mixer.fit(looks))
     metrics = evaluate(
         all_probabilities[held_at],
         truth[held_at],
@@ -564,10 +568,10 @@ def train_artwork(
         truth[train_at],
         seed,
     )
-    head = fit_genre_head(descriptors, truth)
+    head = fit_genre_head(labelled, truth)
     mixer = Mixer(served, head=head)
-    mix = mixer.fit(catalogue)
-    embeddings = mixer.infer(images, mix)[1]
+    mix = mixer.fit(looks)
+    embeddings = mixer.infer(listed_looks, mix)[1]
     metrics["epochs_trained"] = float(stop.stopped_epoch or hp["epochs"])
     metrics["pretraining_epochs"] = float(hp["pretrain_epochs"])
     metrics["unlabelled_images"] = float(len(unlabelled))
@@ -610,10 +614,28 @@ def centre_embeddings(served: Any, images: np.ndarray) -> None:
     centre.set_weights([logits.mean(axis=0), np.full(logits.shape[1], 1 - centre.epsilon)])
 
 
+@dataclass(frozen=True)
+class Looks:
+    """What the embedding is mixed from, read once from a set of images: the network's genre
+    probabilities and blocks (logits, square-rooted colour histogram, penultimate layer), and
+    the images' descriptors (None when no genre head reads them)."""
+
+    probabilities: np.ndarray
+    network: list[np.ndarray]
+    descriptors: np.ndarray | None
+
+    def __getitem__(self, rows: Any) -> Looks:
+        return Looks(
+            self.probabilities[rows],
+            [block[rows] for block in self.network],
+            None if self.descriptors is None else self.descriptors[rows],
+        )
+
+
 class Mixer:
     """The embedding from the trained network's blocks (genre logits, colour histogram,
-    penultimate layer) and the descriptors' genre head (ml.descriptors), read in one pass
-    through the served model's own layers."""
+    penultimate layer) and the descriptors' genre head (ml.descriptors): `read` the images
+    once (one pass through the served model's own layers), then `fit` the mix or `infer`."""
 
     def __init__(
         self,
@@ -640,24 +662,27 @@ class Mixer:
         if head is None:
             self.weights["descriptors"] = 0.0
 
-    def blocks(self, images: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
-        """(genre probabilities, [logits, sqrt colour histogram, penultimate, descriptor
-        scores]) of uint8 images."""
+    def read(self, images: np.ndarray) -> Looks:
+        """The network's outputs for uint8 images, and their descriptors if a head reads them."""
         if len(images) == 0:
-            return np.zeros((0, self._kernel.shape[1]), np.float32), []
+            return Looks(np.zeros((0, self._kernel.shape[1]), np.float32), [], None)
         pixels = images.astype(np.float32) * np.float32(1 / 255)
         out = self._probe.predict(pixels, batch_size=256, verbose=0)
         parts = [np.asarray(o, np.float64) for o in (out if isinstance(out, list) else [out])]
         penultimate = parts[0]
         logits = penultimate @ self._kernel + self._bias
         colours = np.sqrt(np.maximum(parts[1], 0.0)) if len(parts) > 1 else penultimate[:, :0]
-        scores = (
-            genre_scores(describe(images), self._head)
-            if self._head is not None
-            else penultimate[:, :0]
-        )
         probabilities = (1 / (1 + np.exp(-logits))).astype(np.float32)
-        return probabilities, [logits, colours, penultimate, scores]
+        descriptors = describe(images) if self._head is not None else None
+        return Looks(probabilities, [logits, colours, penultimate], descriptors)
+
+    def _blocks(self, looks: Looks) -> list[np.ndarray]:
+        """[logits, colours, penultimate, the head's genre scores] (the last empty without)."""
+        if self._head is None or looks.descriptors is None:
+            scores = looks.network[0][:, :0]
+        else:
+            scores = genre_scores(looks.descriptors, self._head)
+        return [*looks.network, scores]
 
     def _combine(self, blocks: list[np.ndarray], centre: np.ndarray) -> np.ndarray:
         out, start = [], 0
@@ -670,9 +695,9 @@ class Mixer:
                 out.append(weight * part / np.maximum(norms, 1e-12))
         return np.hstack(out)
 
-    def fit(self, images: np.ndarray) -> dict[str, np.ndarray]:
+    def fit(self, looks: Looks) -> dict[str, np.ndarray]:
         """The catalogue's block means and the rotation into 64 dimensions (saved arrays)."""
-        _, blocks = self.blocks(images)
+        blocks = self._blocks(looks)
         centre = np.concatenate([b.mean(axis=0) for b in blocks])
         mixed = self._combine(blocks, centre)
         if mixed.shape[1] <= EMBEDDING_DIM:
@@ -685,16 +710,13 @@ class Mixer:
             projection[:, : kept.shape[1]] = kept
         return {"mix_centre": centre, "mix_projection": projection}
 
-    def infer(
-        self, images: np.ndarray, mix: dict[str, np.ndarray]
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """(genre probabilities, L2-normalised 64-d embeddings) of uint8 images."""
-        probabilities, blocks = self.blocks(images)
-        if not blocks:
-            return probabilities, np.zeros((0, EMBEDDING_DIM), np.float32)
-        placed = self._combine(blocks, mix["mix_centre"]) @ mix["mix_projection"]
+    def infer(self, looks: Looks, mix: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        """(genre probabilities, L2-normalised 64-d embeddings) of the images read."""
+        if not looks.network:
+            return looks.probabilities, np.zeros((0, EMBEDDING_DIM), np.float32)
+        placed = self._combine(self._blocks(looks), mix["mix_centre"]) @ mix["mix_projection"]
         norms = np.maximum(np.linalg.norm(placed, axis=1, keepdims=True), 1e-12)
-        return probabilities, (placed / norms).astype(np.float32)
+        return looks.probabilities, (placed / norms).astype(np.float32)
 
 
 def _split(
@@ -757,7 +779,7 @@ class ArtworkModel:
             )
         images = load_images([Path(p) for p in paths], self.image_size)
         if self._mixer is not None and self._mix is not None:
-            return self._mixer.infer(images, self._mix)
+            return self._mixer.infer(self._mixer.read(images), self._mix)
         return infer(self._model, images)
 
     def embed(self, paths: Sequence[Path | str]) -> np.ndarray:

@@ -124,7 +124,7 @@ def test_embedding_mixes_blocks_and_older_directories_keep_theirs(trained, tmp_p
     network_only = {k: v for k, v in MIX_WEIGHTS.items() if k != "descriptors"}
     mixer = Mixer(model.network, network_only)
     images = load_images([base / "images" / f for f in model.file_ids], TINY["image_size"])
-    for name, array in mixer.fit(images).items():
+    for name, array in mixer.fit(mixer.read(images)).items():
         np.save(before_head / f"{name}.npy", array)
     meta["embedding_mix"] = network_only
     (before_head / "meta.json").write_text(json.dumps(meta))
